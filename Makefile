@@ -1,0 +1,31 @@
+# `make run`: set up and serve the product with demo data. `make test`: lint, types and tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	REFERRAL_ENV=development $(BIN)/referral db upgrade
+	REFERRAL_ENV=development $(BIN)/referral demo
+	@echo "Open http://127.0.0.1:5000/api/docs (API) -- Ctrl-C to stop"
+	REFERRAL_ENV=development $(BIN)/referral run --host 127.0.0.1 --port 5000
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/workflow_bench.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,30 @@
+"""The Flask application: factory, wiring of extensions and blueprints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from referral import config as config_module
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from `REFERRAL_*` settings; `overrides` are for tests and commands."""
+    settings = config_module.load()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(settings.flask_config())
+    if overrides:
+        app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from referral import auth, db, errors
+    from referral.api import init_app as init_api
+
+    db.init_app(app)
+    errors.init_app(app)
+    auth.init_app(app)
+    init_api(app)
+    return app

@@ -1,0 +1,45 @@
+"""Liveness and readiness probes (no authentication)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from referral import db
+from referral.errors import problem
+from referral.migrate import database_revision, head_revision
+
+blp = Blueprint("health", __name__, description="Process and database health (no auth)")
+
+
+@blp.route("/healthz")
+@blp.doc(security=[])
+def healthz() -> dict[str, Any]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@blp.route("/readyz")
+@blp.doc(security=[])
+def readyz() -> Any:
+    """The database is reachable and its migrations are at head."""
+    try:
+        with db.database().engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = database_revision(connection)
+    except Exception as exc:  # any failure to reach the database means not ready
+        return problem(503, "Not ready", f"database unreachable: {type(exc).__name__}", "not-ready")
+    head = head_revision()
+    if current != head:
+        return problem(
+            503,
+            "Not ready",
+            f"database at {current or 'no revision'}, code expects {head}; "
+            "run 'referral db upgrade'",
+            "not-ready",
+            database_revision=current,
+            head=head,
+        )
+    return {"status": "ready", "database": db.database().dialect, "revision": head}

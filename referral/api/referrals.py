@@ -1,0 +1,196 @@
+"""Referrals: record, list, read, correct, fire triggers; their audit trail and access log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from referral import db
+from referral.auth import Principal, current_principal
+from referral.errors import Forbidden, Unprocessable
+from referral.models import AccessLogEntry, Event
+from referral.models.types import utcnow
+from referral.schemas.common import decode_cursor, encode_cursor
+from referral.schemas.referral import (
+    AccessLogPageOut,
+    EventPageOut,
+    PageArgs,
+    ReferralCreateSchema,
+    ReferralListArgs,
+    ReferralListOut,
+    ReferralOut,
+    ReferralPatchSchema,
+    TransitionOut,
+)
+from referral.schemas.transition import TransitionRequest
+from referral.services import access, reading, referrals, transitions
+from referral.services.referrals import local_today
+from referral.services.visibility import get_visible
+from workflow.vocabulary import Role
+
+blp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Referrals")
+
+
+def _read(principal: Principal, referral_id: str, what: str, *, lock: bool = False) -> Any:
+    session = db.session()
+    referral = get_visible(session, principal.user, referral_id, lock=lock)
+    access.log_read(
+        session, principal, referral, what, request.remote_addr, request.user_agent.string
+    )
+    return referral
+
+
+def _detail(principal: Principal, referral: Any, status: int = 200) -> Any:
+    body = reading.referral_detail(db.session(), principal.user, referral, utcnow())
+    headers = {"ETag": transitions.etag(referral)}
+    return body, status, headers
+
+
+@blp.route("/referrals", methods=["POST"])
+@blp.arguments(ReferralCreateSchema)
+@blp.response(201, ReferralOut)
+def create(payload: dict[str, Any]) -> Any:
+    """Record a concern about a child."""
+    principal = current_principal()
+    principal.require("write")
+    now = utcnow()
+    referral = referrals.create_referral(
+        db.session(), principal.user, payload, current_app.config["REFERRAL_PROFILE"], now
+    )
+    body, _, headers = _detail(principal, referral)
+    headers["Location"] = f"/api/v1/referrals/{referral.id}"
+    return body, 201, headers
+
+
+@blp.route("/referrals", methods=["GET"])
+@blp.arguments(ReferralListArgs, location="query")
+@blp.response(200, ReferralListOut)
+def list_referrals(args: dict[str, Any]) -> Any:
+    """Referrals you can see, oldest change first; follow `next_cursor` for more."""
+    principal = current_principal()
+    principal.require("read")
+    if principal.user.role == Role.ADMIN:
+        raise Forbidden("administrators do not read case content")
+    from workflow.registry import definition
+
+    d = definition(current_app.config["REFERRAL_PROFILE"])
+    from workflow.calendar import calendar_for
+
+    today = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(utcnow())
+    return reading.list_referrals(db.session(), principal.user, args, today)
+
+
+@blp.route("/referrals/<referral_id>", methods=["GET"])
+@blp.response(200, ReferralOut)
+def get(referral_id: str) -> Any:
+    """One referral: state, stage records, timescales, allowed triggers and any pending approval."""
+    principal = current_principal()
+    principal.require("read")
+    return _detail(principal, _read(principal, referral_id, "referral"))
+
+
+@blp.route("/referrals/<referral_id>", methods=["PATCH"])
+@blp.arguments(ReferralPatchSchema)
+@blp.response(200, ReferralOut)
+def correct(changes: dict[str, Any], referral_id: str) -> Any:
+    """Correct the child's or the concern's details. Needs If-Match; old and new values are kept."""
+    principal = current_principal()
+    principal.require("write")
+    raw = request.get_json(silent=True) or {}
+    if "state" in raw:
+        raise Unprocessable({"state": ["cannot be patched: fire a trigger instead"]})
+    session = db.session()
+    referral = get_visible(session, principal.user, referral_id, lock=True)
+    transitions.check_if_match(referral, request.headers.get("If-Match"), required=True)
+    referrals.correct_referral(session, principal.user, referral, changes, utcnow())
+    return _detail(principal, referral)
+
+
+@blp.route("/referrals/<referral_id>/transitions", methods=["POST"])
+@blp.arguments(TransitionRequest)
+@blp.response(200, TransitionOut)
+@blp.alt_response(202, description="The decision needs approval: it is pending")
+def fire(body: dict[str, Any], referral_id: str) -> Any:
+    """Fire a trigger: 200 when applied, 202 when it waits for approval."""
+    principal = current_principal()
+    principal.require("write")
+    session = db.session()
+    referral = get_visible(session, principal.user, referral_id, lock=True)
+    transitions.check_if_match(referral, request.headers.get("If-Match"), required=False)
+    fired = transitions.fire(
+        session,
+        principal.user,
+        referral,
+        body["trigger"],
+        body["data"],
+        body.get("reason"),
+        utcnow(),
+    )
+    if fired.approval is not None:
+        return (
+            reading.approval_json(fired.approval),
+            202,
+            {
+                "Location": f"/api/v1/approvals/{fired.approval.id}",
+                "ETag": transitions.etag(referral),
+            },
+        )
+    body_out, _, headers = _detail(principal, referral)
+    body_out["flags"] = fired.flags
+    return body_out, 200, headers
+
+
+@blp.route("/referrals/<referral_id>/events", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, EventPageOut)
+def events(args: dict[str, Any], referral_id: str) -> Any:
+    """The referral's audit trail, oldest first."""
+    principal = current_principal()
+    principal.require("read")
+    referral = _read(principal, referral_id, "events")
+    after = decode_cursor(args["cursor"], 1)[0] if "cursor" in args else 0
+    if not isinstance(after, int):
+        raise Unprocessable({"cursor": ["is not a cursor this API issued"]})
+    rows = list(
+        db.session().scalars(
+            select(Event)
+            .where(Event.referral_id == referral.id, Event.seq > after)
+            .order_by(Event.seq)
+            .limit(args["limit"] + 1)
+        )
+    )
+    more = len(rows) > args["limit"]
+    rows = rows[: args["limit"]]
+    return {"items": rows, "next_cursor": encode_cursor(rows[-1].seq) if more else None}
+
+
+@blp.route("/referrals/<referral_id>/access-log", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, AccessLogPageOut)
+def access_log(args: dict[str, Any], referral_id: str) -> Any:
+    """Who read this referral (supervisors, senior managers and auditors of its area)."""
+    principal = current_principal()
+    principal.require("read")
+    referral = _read(principal, referral_id, "access-log")
+    if principal.user.role not in (Role.SUPERVISOR, Role.SENIOR_MANAGER, Role.AUDITOR):
+        raise Forbidden("only supervisors and auditors of this area may read the access log")
+    after = decode_cursor(args["cursor"], 1)[0] if "cursor" in args else 0
+    if not isinstance(after, int):
+        raise Unprocessable({"cursor": ["is not a cursor this API issued"]})
+    rows = list(
+        db.session().scalars(
+            select(AccessLogEntry)
+            .where(AccessLogEntry.referral_id == referral.id, AccessLogEntry.id > after)
+            .order_by(AccessLogEntry.id)
+            .limit(args["limit"] + 1)
+        )
+    )
+    more = len(rows) > args["limit"]
+    rows = rows[: args["limit"]]
+    return {"items": rows, "next_cursor": encode_cursor(rows[-1].id) if more else None}
+
+
+__all__ = ["blp", "local_today"]

@@ -1,0 +1,209 @@
+"""The `referral` command: a Flask CLI group for the app (db, areas, users, tokens, demo, audit)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from referral import create_app
+from referral.config import ConfigError
+from workflow import diagram
+from workflow.registry import definition
+
+
+def _create_app() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as exc:
+        click.echo(f"referral: configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Interagency referral recording workflow engine."""
+
+
+# -- db ------------------------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Bring the database schema up to date."""
+    from referral.migrate import upgrade
+
+    upgrade(current_app.config["REFERRAL_DATABASE_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+# -- workflow ------------------------------------------------------------------------------------
+
+
+@main.group("workflow")
+def workflow_group() -> None:
+    """The workflow definition."""
+
+
+@workflow_group.command("show")
+@click.option("--profile", default=None, help="defaults to REFERRAL_PROFILE")
+@click.option("--version", "version", type=int, default=None, help="defaults to the latest")
+def workflow_show(profile: str | None, version: int | None) -> None:
+    """Print the definition as JSON (the document GET /api/v1/workflow serves)."""
+    d = definition(profile or current_app.config["REFERRAL_PROFILE"], version)
+    click.echo(json.dumps(d.to_json(), indent=2))
+
+
+@workflow_group.command("diagram")
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid", show_default=True
+)
+@click.option("--profile", default=None)
+def workflow_diagram(fmt: str, profile: str | None) -> None:
+    """Draw the lifecycle from the definition."""
+    d = definition(profile or current_app.config["REFERRAL_PROFILE"])
+    sys.stdout.write(diagram.mermaid(d) if fmt == "mermaid" else diagram.svg(d))
+
+
+# -- areas, users, tokens ------------------------------------------------------------------------
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@main.group("areas")
+def areas_group() -> None:
+    """Local authority areas."""
+
+
+@areas_group.command("add")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--prefix", required=True, help="starts the area's human references, e.g. WD")
+def areas_add(slug: str, name: str, prefix: str) -> None:
+    """Add an area."""
+    from referral.db import unit_of_work
+    from referral.services.people import InvalidInput, add_area
+
+    try:
+        with unit_of_work() as session:
+            add_area(session, slug, name, prefix)
+    except InvalidInput as exc:
+        _fail(str(exc))
+    click.echo(f"area {slug} added (references {prefix}-YYYY-NNNNN)")
+
+
+@main.group("users")
+def users_group() -> None:
+    """Users."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--agency", required=True)
+@click.option("--role", required=True)
+@click.option("--area", "areas", multiple=True, required=True, help="repeat for several areas")
+@click.option("--name", "display_name", default="")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def users_create(
+    username: str,
+    agency: str,
+    role: str,
+    areas: tuple[str, ...],
+    display_name: str,
+    password_stdin: bool,
+) -> None:
+    """Create a user (the password is read from standard input, never from the command line)."""
+    from referral.db import unit_of_work
+    from referral.services.people import InvalidInput, create_user
+
+    if not password_stdin:
+        _fail("give --password-stdin and pipe the password in")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with unit_of_work() as session:
+            create_user(session, username, agency, role, list(areas), password, display_name)
+    except InvalidInput as exc:
+        _fail(str(exc))
+    click.echo(f"user {username} created ({role}, {agency}; {', '.join(areas)})")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """API tokens."""
+
+
+@tokens_group.command("create")
+@click.argument("username")
+@click.option("--scope", type=click.Choice(["read", "reports", "write"]), required=True)
+@click.option("--expires-in-days", type=int, default=None)
+def tokens_create(username: str, scope: str, expires_in_days: int | None) -> None:
+    """Create a token; it is printed once, alone on the last line."""
+    from referral.db import unit_of_work
+    from referral.models.types import utcnow
+    from referral.services.people import InvalidInput, create_token
+
+    try:
+        with unit_of_work() as session:
+            raw = create_token(session, username, scope, utcnow(), expires_in_days)
+    except InvalidInput as exc:
+        _fail(str(exc))
+    click.echo(f"token for {username}, scope {scope}; store it now, it is not shown again:")
+    click.echo(raw)
+
+
+@tokens_group.command("revoke")
+@click.argument("prefix")
+def tokens_revoke(prefix: str) -> None:
+    """Revoke tokens by their first 12 characters."""
+    from referral.db import unit_of_work
+    from referral.models.types import utcnow
+    from referral.services.people import revoke_tokens
+
+    with unit_of_work() as session:
+        count = revoke_tokens(session, prefix, utcnow())
+    if not count:
+        _fail(f"no live token starts with {prefix!r}")
+    click.echo(f"revoked {count} token(s)")
+
+
+# -- demo and audit ------------------------------------------------------------------------------
+
+
+@main.command("demo")
+def demo() -> None:
+    """Load reference data, demo users (passwords printed) and sample referrals."""
+    from referral.demo import load_demo
+
+    load_demo(click.echo)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute every referral's hash chain; exits 1 if anything was altered or removed."""
+    from referral.db import session
+    from referral.services.audit import verify
+
+    checked, problems = verify(session())
+    for p in problems:
+        where = f"event {p.seq}" if p.seq is not None else "chain"
+        click.echo(f"TAMPERED {p.reference} ({p.referral_id}) {where}: {p.problem}", err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {checked} events", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {checked} events verified, every chain intact")

@@ -1,0 +1,110 @@
+"""RFC 9457 problem details for the API: one exception type per status the SPEC names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_TYPE_BASE = "https://referral-engine.invalid/problems/"
+
+
+class ApiError(Exception):
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class BadRequest(ApiError):
+    pass
+
+
+class Unauthorized(ApiError):
+    status, title, slug = 401, "Not authenticated", "not-authenticated"
+
+
+class Forbidden(ApiError):
+    status, title, slug = 403, "Not permitted", "not-permitted"
+
+
+class NotFound(ApiError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Conflict(ApiError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class PreconditionFailed(ApiError):
+    status, title, slug = 412, "Precondition failed", "precondition-failed"
+
+
+class PreconditionRequired(ApiError):
+    status, title, slug = 428, "Precondition required", "precondition-required"
+
+
+class Unprocessable(ApiError):
+    status, title, slug = 422, "Invalid data", "invalid-data"
+
+    def __init__(self, errors: Mapping[str, Sequence[str]], detail: str = "") -> None:
+        fields = ", ".join(errors)
+        super().__init__(detail or f"Some fields are invalid: {fields}", errors=dict(errors))
+
+
+def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> Response:
+    body = {
+        "type": PROBLEM_TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    return response
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz")
+
+
+HTTP_SLUGS = {
+    400: "malformed-request",
+    401: "not-authenticated",
+    403: "not-permitted",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+    429: "too-many-requests",
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if not _wants_problem():
+            return exc
+        status = exc.code or 500
+        detail = exc.description or exc.name
+        if status == 413:
+            detail = "The request body is larger than 1 MiB."
+        response = problem(status, exc.name, detail, HTTP_SLUGS.get(status, "http-error"))
+        allowed = getattr(exc, "valid_methods", None)
+        if status == 405 and allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+        if status == 429 and (retry := exc.get_headers()):
+            for key, value in retry:
+                if key.lower() == "retry-after":
+                    response.headers[key] = value
+        return response

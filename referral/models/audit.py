@@ -1,0 +1,56 @@
+"""The append-only, hash-chained event log and the access log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from referral.db import Base
+from referral.models.types import UTCDateTime, utcnow
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Event(Base):
+    """One change to a referral. The database refuses UPDATE and DELETE on this table."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("referral_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(40))
+    trigger: Mapped[str | None] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(80))
+    agency: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AccessLogEntry(Base):
+    """Every read of one referral: who, when, what, from where (DPA 2018 s62 'consultation')."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    username: Mapped[str] = mapped_column(String(80))
+    agency: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))
+    via: Mapped[str] = mapped_column(String(20))  # "api" (token), "session" or "web"
+    token_prefix: Mapped[str | None] = mapped_column(String(12))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    what: Mapped[str] = mapped_column(String(200))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,321 @@
+"""Children, referrals and the stage records each trigger writes (real columns for reporting)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from referral.db import Base
+from referral.models.people import Area, _in
+from referral.models.types import UTCDateTime, utcnow
+from workflow.profiles.scotland import CLOSURE_REASONS, CONFERENCE_TYPES
+from workflow.vocabulary import AGENCIES, CONCERN_CATEGORIES, CONCERN_SOURCES
+
+STATES = ("concern", "ird", "investigation", "jii", "case_conference", "registered", "closed")
+
+
+class Child(Base):
+    """A child (or unborn baby) known to the system; several referrals may link to one child."""
+
+    __tablename__ = "children"
+    __table_args__ = (
+        CheckConstraint(
+            "(date_of_birth IS NULL) <> (expected_date_of_delivery IS NULL)", name="one_birth_date"
+        ),
+        Index("ix_children_name_key_dob", "name_key", "date_of_birth"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chi_number: Mapped[str | None] = mapped_column(String(10), unique=True)
+    given_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    # lower-cased "given|family": the possible-duplicate match on name and date of birth
+    name_key: Mapped[str] = mapped_column(String(401))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    expected_date_of_delivery: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(Text)
+    school: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReferenceSequence(Base):
+    """The next human reference number per area and year (row-locked when taken)."""
+
+    __tablename__ = "reference_sequences"
+
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Referral(Base):
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint(_in("state", STATES), name="state"),
+        CheckConstraint(_in("concern_source", CONCERN_SOURCES), name="concern_source"),
+        CheckConstraint(
+            "(state = 'closed') = (closure_reason IS NOT NULL)", name="closed_has_reason"
+        ),
+        CheckConstraint(
+            "closure_reason IS NULL OR " + _in("closure_reason", CLOSURE_REASONS),
+            name="closure_reason",
+        ),
+        Index("ix_referrals_area_updated", "area_id", "updated_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
+    child_match: Mapped[str] = mapped_column(String(20), default="new")
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    profile: Mapped[str] = mapped_column(String(40))
+    profile_version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    closure_reason: Mapped[str | None] = mapped_column(String(30))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    referrer_agency: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # the concern
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    concern_source: Mapped[str] = mapped_column(String(30))
+    concern_summary: Mapped[str] = mapped_column(Text)
+    concern_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    immediate_risk: Mapped[bool] = mapped_column(Boolean)
+    child_spoken_to: Mapped[bool] = mapped_column(Boolean)
+    # earliest due date of an unmet timescale, kept current by every write (drives `overdue`)
+    next_due: Mapped[date | None] = mapped_column(Date, index=True)
+    last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_event_hash: Mapped[str] = mapped_column(String(64), default="")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    area: Mapped[Area] = relationship(lazy="joined")
+    child: Mapped[Child] = relationship(lazy="joined")
+    agencies: Mapped[list[ReferralAgency]] = relationship(
+        lazy="selectin", cascade="save-update, merge"
+    )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == "closed"
+
+
+class ReferralAgency(Base):
+    """Agencies recorded on a referral (referrer, participant, invitee, core group, interviewer)."""
+
+    __tablename__ = "referral_agencies"
+    __table_args__ = (CheckConstraint(_in("agency", AGENCIES), name="agency"),)
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+# -- stage records ----------------------------------------------------------------------------
+
+
+class ViewsMixin:
+    childs_views: Mapped[str | None] = mapped_column(Text)
+    childs_views_not_obtained_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Ird(ViewsMixin, Base):
+    """The inter-agency referral discussion and its decision."""
+
+    __tablename__ = "irds"
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    out_of_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    participants: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    convened_by: Mapped[str] = mapped_column(String(80))
+    decision: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_rationale: Mapped[str | None] = mapped_column(Text)
+    reasons_no_investigation: Mapped[str | None] = mapped_column(Text)
+    lead_agency: Mapped[str | None] = mapped_column(String(20))
+    support_offered: Mapped[str | None] = mapped_column(Text)
+    named_person_informed: Mapped[bool | None] = mapped_column(Boolean)
+    agencies_agreed: Mapped[list[str] | None] = mapped_column(JSON)
+
+    contributions: Mapped[list[IrdContribution]] = relationship(
+        lazy="selectin", order_by="IrdContribution.id"
+    )
+
+
+class IrdContribution(Base):
+    __tablename__ = "ird_contributions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("irds.referral_id"), index=True)
+    agency: Mapped[str] = mapped_column(String(20))
+    information_shared: Mapped[str] = mapped_column(Text)
+    checks_made: Mapped[str | None] = mapped_column(Text)
+    lawful_basis: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Investigation(ViewsMixin, Base):
+    __tablename__ = "investigations"
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    investigation_type: Mapped[str] = mapped_column(String(20))
+    decision_rationale: Mapped[str] = mapped_column(Text)
+    jii_required: Mapped[bool] = mapped_column(Boolean)
+    medical_examination: Mapped[str] = mapped_column(String(40))
+    interim_safety_plan: Mapped[str] = mapped_column(Text)
+    lead_professional: Mapped[str] = mapped_column(String(80))
+    parents_informed: Mapped[bool] = mapped_column(Boolean)
+    parents_not_informed_reason: Mapped[str | None] = mapped_column(Text)
+    agencies_agreed: Mapped[list[str]] = mapped_column(JSON)
+    initial_cppm_due: Mapped[date | None] = mapped_column(Date)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_rationale: Mapped[str | None] = mapped_column(Text)
+    support_plan: Mapped[str | None] = mapped_column(Text)
+
+
+class Jii(Base):
+    """A joint investigative interview, planned then recorded or cancelled."""
+
+    __tablename__ = "jiis"
+    __table_args__ = (
+        CheckConstraint(_in("status", ("planned", "conducted", "cancelled")), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="planned")
+    planned_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    interviewers: Mapped[list[str]] = mapped_column(JSON)
+    aims: Mapped[str] = mapped_column(Text)
+    planned_by: Mapped[str] = mapped_column(String(80))
+    conducted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    recording_reference: Mapped[str | None] = mapped_column(String(200))
+    salient_points: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Conference(Base):
+    """A Child Protection Planning Meeting (case conference), from scheduling to its decision."""
+
+    __tablename__ = "conferences"
+    __table_args__ = (CheckConstraint(_in("conference_type", CONFERENCE_TYPES), name="type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    conference_type: Mapped[str] = mapped_column(String(20))
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    chair: Mapped[str] = mapped_column(String(80))
+    invitees: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    short_notice: Mapped[bool] = mapped_column(Boolean, default=False)
+    decision: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    meetings: Mapped[list[ConferenceMeeting]] = relationship(
+        lazy="selectin", order_by="ConferenceMeeting.id"
+    )
+
+
+class ConferenceMeeting(ViewsMixin, Base):
+    """One sitting of a conference: inquorate (rescheduled) or quorate with its decision."""
+
+    __tablename__ = "conference_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id"), index=True)
+    quorate: Mapped[bool] = mapped_column(Boolean)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    absent_agencies: Mapped[list[str] | None] = mapped_column(JSON)
+    rescheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attendees: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    apologies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    parents_views: Mapped[str | None] = mapped_column(Text)
+    decision: Mapped[str | None] = mapped_column(String(40))
+    decision_rationale: Mapped[str | None] = mapped_column(Text)
+    dissent: Mapped[str | None] = mapped_column(Text)
+    outcome_detail: Mapped[str | None] = mapped_column(Text)  # support plan, plan or reason
+
+
+class Registration(Base):
+    """A period on the child protection register."""
+
+    __tablename__ = "registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id"))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    pre_birth: Mapped[bool] = mapped_column(Boolean, default=False)
+    plan_outline: Mapped[str] = mapped_column(Text)
+    reporter_referral: Mapped[bool] = mapped_column(Boolean)
+    lead_professional: Mapped[str] = mapped_column(String(80))
+    core_group: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(30))
+    receiving_area: Mapped[str | None] = mapped_column(String(80))
+    moved_on: Mapped[date | None] = mapped_column(Date)
+
+    areas_of_concern: Mapped[list[RegistrationConcern]] = relationship(lazy="selectin")
+    core_group_meetings: Mapped[list[CoreGroupMeeting]] = relationship(
+        lazy="selectin", order_by="CoreGroupMeeting.id"
+    )
+
+
+class RegistrationConcern(Base):
+    __tablename__ = "registration_concerns"
+    __table_args__ = (CheckConstraint(_in("category", CONCERN_CATEGORIES), name="category"),)
+
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class CoreGroupMeeting(Base):
+    __tablename__ = "core_group_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), index=True)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attendees: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    significant_change: Mapped[bool] = mapped_column(Boolean)
+    notes: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+
+
+__all__ = [
+    "Child",
+    "Conference",
+    "ConferenceMeeting",
+    "CoreGroupMeeting",
+    "Ird",
+    "IrdContribution",
+    "Investigation",
+    "Jii",
+    "ReferenceSequence",
+    "Referral",
+    "ReferralAgency",
+    "Registration",
+    "RegistrationConcern",
+]

@@ -1,0 +1,1 @@
+"""marshmallow schemas, per resource and direction (create, update, output, query arguments)."""

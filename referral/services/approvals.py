@@ -1,0 +1,124 @@
+"""Four-eyes decisions: approve (apply the transition in the same transaction) or reject."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from referral.errors import Conflict, Forbidden
+from referral.models import Approval, Referral, User
+from referral.services.audit import append_event
+from referral.services.referrals import (
+    DbDirectory,
+    load_events,
+    load_stages,
+    subject_of,
+    timescales,
+)
+from referral.services.transitions import apply, get_approval
+from referral.services.visibility import get_visible, visible
+from workflow import (
+    Actor,
+    ActorNotPermitted,
+    InvalidData,
+    TriggerNotAllowed,
+    ValidationContext,
+)
+from workflow.definition import ApprovalRule
+from workflow.registry import engine as engine_for
+from workflow.vocabulary import ROLE_RANK
+
+
+def decidable_by(user: User) -> ColumnElement[bool]:
+    """Approvals `user` may decide: same agency, a role at least as senior as the one named."""
+    rank = ROLE_RANK.get(user.role, 0)
+    roles = [
+        r for r, level in ROLE_RANK.items() if level <= rank and level >= ROLE_RANK["supervisor"]
+    ]
+    return and_(
+        Approval.approver_agency == user.agency,
+        Approval.approver_role.in_(roles or ["-"]),
+        Approval.requested_by != user.username,
+    )
+
+
+def list_query(user: User, status: str | None) -> select:  # type: ignore[valid-type]
+    query = (
+        select(Approval)
+        .join(Referral, Referral.id == Approval.referral_id)
+        .where(visible(user), or_(Approval.requested_by == user.username, decidable_by(user)))
+    )
+    if status:
+        query = query.where(Approval.status == status)
+    return query
+
+
+def decide(
+    session: Session, user: User, approval_id: str, decision: str, comment: str, now: datetime
+) -> Approval:
+    """Decide a pending approval; approving applies the trigger, or fails with nothing applied."""
+    approval = get_approval(session, approval_id)
+    referral = get_visible(session, user, approval.referral_id, lock=True)
+    session.refresh(approval, with_for_update=True)
+    decider = Actor(user.username, user.agency, user.role)
+    rule = ApprovalRule(approval.approver_role, approval.approver_agency)
+    if user.username == approval.requested_by:
+        raise Forbidden("you requested this decision; someone else must approve or reject it")
+    if not rule.may_decide(decider, approval.requested_by):
+        raise Forbidden(
+            f"only a {approval.approver_role.replace('_', ' ')} (or more senior) of "
+            f"{approval.approver_agency.replace('_', ' ')} may decide this"
+        )
+    if approval.status != "pending":
+        raise Conflict(f"this approval is {approval.status}, not pending", status=approval.status)
+    if referral.version != approval.referral_version:
+        raise Conflict(
+            "the referral changed since approval was requested; nothing was applied",
+            status="stale",
+            state=referral.state,
+        )
+    approval.decided_by = user.username
+    approval.decided_at = now
+    approval.comment = comment
+    if decision == "reject":
+        approval.status = "rejected"
+        append_event(
+            session,
+            referral,
+            decider,
+            "approval_rejected",
+            now,
+            {"approval_id": approval.id, "trigger": approval.trigger, "comment": comment},
+            trigger=approval.trigger,
+        )
+        session.flush()
+        return approval
+    requester = Actor(approval.requested_by, approval.requested_agency, approval.requested_role)
+    engine = engine_for(referral.profile, referral.profile_version)
+    stages = load_stages(session, referral.id)
+    statuses = timescales(referral, load_events(session, referral.id), now)
+    subject = subject_of(referral, stages, statuses)
+    ctx = ValidationContext(now=now, directory=DbDirectory(session))
+    try:
+        outcome = engine.fire(
+            subject, requester, approval.trigger, approval.data, ctx, approved=True
+        )
+    except (TriggerNotAllowed, ActorNotPermitted, InvalidData) as exc:
+        raise Conflict(
+            f"the request can no longer be applied: {exc}; nothing was applied",
+            state=referral.state,
+        ) from exc
+    approval.status = "approved"
+    append_event(
+        session,
+        referral,
+        decider,
+        "approval_approved",
+        now,
+        {"approval_id": approval.id, "trigger": approval.trigger, "comment": comment},
+        trigger=approval.trigger,
+    )
+    apply(session, referral, stages, requester, outcome, approval.reason, now, approval=approval)
+    return approval

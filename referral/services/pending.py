@@ -1,0 +1,38 @@
+"""The one pending approval a referral may have, and what a change does to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from referral.models import Approval, Referral
+from referral.services.audit import append_event
+from workflow import Actor
+
+
+def pending_approval(session: Session, referral_id: str) -> Approval | None:
+    return session.scalars(
+        select(Approval).where(Approval.referral_id == referral_id, Approval.status == "pending")
+    ).one_or_none()
+
+
+def mark_pending_stale(
+    session: Session, referral: Referral, actor: Actor, now: datetime, because: str
+) -> None:
+    """A change to the referral makes a pending approval stale: it was asked of another record."""
+    pending = pending_approval(session, referral.id)
+    if pending is None:
+        return
+    pending.status = "stale"
+    pending.decided_at = now
+    pending.comment = f"stale: the referral changed ({because}) before a decision"
+    append_event(
+        session,
+        referral,
+        actor,
+        "approval_stale",
+        now,
+        {"approval_id": pending.id, "trigger": pending.trigger, "because": because},
+    )

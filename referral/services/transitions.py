@@ -1,0 +1,213 @@
+"""Firing a trigger: check and validate through `workflow`, record, audit; or ask for approval."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from referral.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from referral.models import Approval, Referral, User
+from referral.services.audit import append_event
+from referral.services.pending import mark_pending_stale, pending_approval
+from referral.services.referrals import (
+    DbDirectory,
+    Stages,
+    load_events,
+    load_stages,
+    record_agencies,
+    refresh_due_dates,
+    subject_of,
+    timescales,
+)
+from referral.services.stages import RECORDERS, Recording
+from workflow import (
+    Actor,
+    ActorNotPermitted,
+    ApprovalRequired,
+    InvalidData,
+    Outcome,
+    TriggerNotAllowed,
+    UnknownTrigger,
+    ValidationContext,
+)
+from workflow.registry import engine as engine_for
+
+
+@dataclass
+class Fired:
+    """The result of a request to fire: applied (200) or waiting for approval (202)."""
+
+    referral: Referral
+    outcome: Outcome | None = None
+    approval: Approval | None = None
+    flags: dict[str, Any] = field(default_factory=dict)
+
+
+def etag(referral: Referral) -> str:
+    return f'"{referral.id}.{referral.version}"'
+
+
+def check_if_match(referral: Referral, if_match: str | None, *, required: bool) -> None:
+    if if_match is None:
+        if required:
+            from referral.errors import PreconditionRequired
+
+            raise PreconditionRequired("send If-Match with the ETag of the referral you read")
+        return
+    tags = {t.strip() for t in if_match.split(",")}
+    if "*" not in tags and etag(referral) not in tags and f"W/{etag(referral)}" not in tags:
+        raise PreconditionFailed(
+            "the referral has changed since you read it; read it again",
+            version=referral.version,
+            etag=etag(referral),
+        )
+
+
+def _refused(exc: TriggerNotAllowed, referral: Referral, allowed: list[str]) -> Conflict:
+    return Conflict(
+        "; ".join(exc.reasons), state=referral.state, allowed_triggers=allowed, trigger=exc.trigger
+    )
+
+
+def fire(
+    session: Session,
+    user: User,
+    referral: Referral,
+    trigger: str,
+    data: Any,
+    reason: str | None,
+    now: datetime,
+) -> Fired:
+    """Fire `trigger` on `referral` (already locked and visible to `user`)."""
+    engine = engine_for(referral.profile, referral.profile_version)
+    actor = Actor(user.username, user.agency, user.role)
+    stages = load_stages(session, referral.id)
+    events = load_events(session, referral.id)
+    statuses = timescales(referral, events, now)
+    subject = subject_of(referral, stages, statuses)
+    ctx = ValidationContext(now=now, directory=DbDirectory(session))
+    try:
+        outcome = engine.fire(subject, actor, trigger, data, ctx)
+    except UnknownTrigger as exc:
+        raise Unprocessable(
+            {"trigger": [f"{exc.trigger!r} is not a trigger of this workflow"]}
+        ) from exc
+    except TriggerNotAllowed as exc:
+        raise _refused(exc, referral, engine.allowed_triggers(subject, actor)) from exc
+    except ActorNotPermitted as exc:
+        raise Forbidden(exc.reason, trigger=trigger) from exc
+    except InvalidData as exc:
+        raise Unprocessable(
+            {f"data.{k}" if k != "data" else k: v for k, v in exc.errors.items()}
+        ) from exc
+    except ApprovalRequired as exc:
+        return Fired(
+            referral, approval=request_approval(session, referral, actor, exc, reason, now)
+        )
+    apply(session, referral, stages, actor, outcome, reason, now)
+    return Fired(referral, outcome=outcome, flags=outcome.flags)
+
+
+def apply(
+    session: Session,
+    referral: Referral,
+    stages: Stages,
+    actor: Actor,
+    outcome: Outcome,
+    reason: str | None,
+    now: datetime,
+    *,
+    approval: Approval | None = None,
+) -> None:
+    """Record an outcome: stage records, state, agencies, the event, the timescales."""
+    if approval is None:
+        mark_pending_stale(session, referral, actor, now, outcome.trigger)
+    recording = Recording(session, referral, stages, outcome, actor, now)
+    RECORDERS[outcome.trigger](recording)
+    record_agencies(referral, recording.agencies)
+    referral.state = outcome.to_state
+    if outcome.to_state == "closed":
+        referral.closure_reason = outcome.closure_reason
+        referral.closed_at = now
+    data = dict(outcome.data)
+    if outcome.flags:
+        data["_flags"] = outcome.flags
+    if approval is not None:
+        data["_approval"] = {"id": approval.id, "approved_by": approval.decided_by}
+    append_event(
+        session,
+        referral,
+        actor,
+        "transition",
+        now,
+        data,
+        trigger=outcome.trigger,
+        from_state=outcome.from_state,
+        to_state=outcome.to_state,
+        reason=reason,
+    )
+    session.flush()
+    refresh_due_dates(
+        referral, stages, timescales(referral, load_events(session, referral.id), now)
+    )
+    session.flush()
+
+
+def request_approval(
+    session: Session,
+    referral: Referral,
+    actor: Actor,
+    exc: ApprovalRequired,
+    reason: str | None,
+    now: datetime,
+) -> Approval:
+    if pending_approval(session, referral.id) is not None:
+        raise Conflict(
+            "an approval is already pending for this referral; it must be decided first",
+            state=referral.state,
+        )
+    approval = Approval(
+        id=uuid.uuid4().hex,
+        referral_id=referral.id,
+        trigger=exc.trigger,
+        data=exc.data,
+        reason=reason,
+        referral_version=0,
+        requested_by=actor.username,
+        requested_agency=actor.agency,
+        requested_role=actor.role,
+        requested_at=now,
+        approver_role=exc.role,
+        approver_agency=exc.agency,
+        status="pending",
+    )
+    session.add(approval)
+    append_event(
+        session,
+        referral,
+        actor,
+        "approval_requested",
+        now,
+        {"approval_id": approval.id, "trigger": exc.trigger, "data": exc.data},
+        trigger=exc.trigger,
+        reason=reason,
+    )
+    session.flush()
+    approval.referral_version = referral.version
+    session.flush()
+    return approval
+
+
+def get_approval(session: Session, approval_id: str, *, lock: bool = False) -> Approval:
+    query = select(Approval).where(Approval.id == approval_id)
+    if lock:
+        query = query.with_for_update()
+    approval = session.scalars(query).one_or_none()
+    if approval is None:
+        raise NotFound(f"no approval {approval_id!r}")
+    return approval

@@ -1,0 +1,1 @@
+"""Workflow profiles: each jurisdiction's lifecycle as data, one module per profile."""

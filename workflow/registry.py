@@ -1,0 +1,51 @@
+"""Every workflow definition this build knows, by profile and version, each with one Engine."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from workflow.definition import Definition
+from workflow.engine import Engine
+from workflow.profiles.scotland import SCOTLAND_V1
+
+DEFAULT_PROFILE = "scotland"
+
+_DEFINITIONS: dict[tuple[str, int], Definition] = {
+    (d.profile, d.version): d for d in (SCOTLAND_V1,)
+}
+
+
+class UnknownProfile(LookupError):
+    pass
+
+
+def profiles() -> list[str]:
+    return sorted({p for p, _ in _DEFINITIONS})
+
+
+def latest_version(profile: str) -> int:
+    versions = [v for p, v in _DEFINITIONS if p == profile]
+    if not versions:
+        raise UnknownProfile(
+            f"no workflow profile called {profile!r}; known: {', '.join(profiles())}"
+        )
+    return max(versions)
+
+
+def definition(profile: str = DEFAULT_PROFILE, version: int | None = None) -> Definition:
+    """The definition of `profile` at `version` (the latest when None)."""
+    version = latest_version(profile) if version is None else version
+    try:
+        return _DEFINITIONS[(profile, version)]
+    except KeyError:
+        raise UnknownProfile(f"profile {profile!r} has no version {version}") from None
+
+
+@cache
+def _engine(profile: str, version: int) -> Engine:
+    return Engine(definition(profile, version))
+
+
+def engine(profile: str = DEFAULT_PROFILE, version: int | None = None) -> Engine:
+    """The one Engine (and so the one Machine) for a definition version, built on first use."""
+    return _engine(profile, latest_version(profile) if version is None else version)
