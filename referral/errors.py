@@ -99,6 +99,8 @@ def init_app(app: Flask) -> None:
         detail = exc.description or exc.name
         if status == 413:
             detail = "The request body is larger than 1 MiB."
+        if status == 429:
+            detail = f"Too many failed attempts from this address ({detail}); try again later."
         response = problem(status, exc.name, detail, HTTP_SLUGS.get(status, "http-error"))
         allowed = getattr(exc, "valid_methods", None)
         if status == 405 and allowed:

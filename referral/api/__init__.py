@@ -12,6 +12,7 @@ from flask import Flask, Response, render_template_string, request, send_from_di
 from flask_smorest import Api
 
 from referral import db
+from referral.auth import limiter
 from referral.errors import BadRequest, problem
 
 API_PREFIX = "/api/v1"
@@ -103,7 +104,13 @@ def init_app(app: Flask) -> None:
 
     from referral.api import approvals, health, reference, referrals, workflow
 
+    # Repeated failed authentication from one address answers 429 until the window passes.
+    failures = app.config.get("REFERRAL_AUTH_FAILURE_LIMIT", "20 per minute")
     for module in (health, workflow, reference, referrals, approvals):
+        if module is not health:
+            limiter.limit(failures, deduct_when=lambda response: response.status_code == 401)(
+                module.blp
+            )
         api.register_blueprint(module.blp)
 
     @app.before_request
