@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE_BASE = "https://referral-engine.invalid/problems/"
@@ -90,6 +92,26 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError) -> Response:
+        # the optimistic-lock check: someone else changed the row between our read and write
+        return problem(
+            409,
+            "Conflict",
+            "The referral changed while this request ran; read it again and retry.",
+            "conflict",
+        )
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError) -> Response:
+        # a uniqueness rule held by the database (one pending approval, one event per seq)
+        return problem(
+            409,
+            "Conflict",
+            "A conflicting change was recorded at the same time; read the record again.",
+            "conflict",
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

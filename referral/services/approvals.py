@@ -72,11 +72,13 @@ def decide(
             f"{approval.approver_agency.replace('_', ' ')} may decide this"
         )
     if approval.status != "pending":
-        raise Conflict(f"this approval is {approval.status}, not pending", status=approval.status)
+        raise Conflict(
+            f"this approval is {approval.status}, not pending", approval_status=approval.status
+        )
     if referral.version != approval.referral_version:
         raise Conflict(
             "the referral changed since approval was requested; nothing was applied",
-            status="stale",
+            approval_status="stale",
             state=referral.state,
         )
     approval.decided_by = user.username

@@ -1,0 +1,139 @@
+"""Several processes fire conflicting triggers at one referral at once: exactly one wins."""
+
+from __future__ import annotations
+
+import multiprocessing
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.conftest import PASSWORD
+from tests.referral.flows import concern_body, data
+
+WORKERS = 6
+
+
+def _worker(
+    url: str,
+    token: str,
+    referral_id: str,
+    trigger: str,
+    body: dict[str, Any],
+    barrier: Any,
+    results: Any,
+) -> None:
+    from referral import create_app
+
+    app = create_app({"REFERRAL_DATABASE_URL": url})
+    client = app.test_client()
+    barrier.wait(timeout=60)
+    response = client.post(
+        f"/api/v1/referrals/{referral_id}/transitions",
+        json={"trigger": trigger, "data": body},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    results.put((trigger, response.status_code))
+    app.extensions["referral.db"].engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("decisions", "winner_state"),
+    [
+        # the investigation goes one way or the other: a JII is planned, or a conference set
+        (
+            ("plan_jii", "schedule_case_conference"),
+            {"plan_jii": "jii", "schedule_case_conference": "case_conference"},
+        ),
+        # decisions needing approval: only one may be pending
+        (("decide_no_case_conference", "extend_timescale"), {}),
+    ],
+)
+def test_conflicting_triggers_from_several_processes(
+    app: Flask, database_url: str, decisions: tuple[str, ...], winner_state: dict[str, str]
+) -> None:
+    from datetime import date
+
+    from referral.db import unit_of_work
+    from referral.models import Event, Referral
+    from referral.models.types import utcnow
+    from referral.services import people, referrals, transitions
+
+    # Committed data in an area of its own, so the rolled-back tests never see it.
+    suffix = uuid.uuid4().hex[:8]
+    area = f"race-{suffix}"
+    prefix = "R" + "".join(chr(65 + int(c, 16) % 26) for c in suffix[:5])
+    with app.app_context(), unit_of_work() as session:
+        people.add_area(session, area, "Race", prefix)
+        police = people.create_user(
+            session, f"pc-{suffix}", "police", "practitioner", [area], PASSWORD
+        )
+        workers = [
+            people.create_user(
+                session, f"sw{i}-{suffix}", "social_work", "practitioner", [area], PASSWORD
+            )
+            for i in range(WORKERS)
+        ]
+        tokens = [people.create_token(session, u.username, "write", utcnow()) for u in workers]
+        body = concern_body(area=area)
+        body["concern"]["received_at"] = utcnow()
+        body["child"]["date_of_birth"] = date(2015, 5, 5)
+        body["child"].update(
+            expected_date_of_delivery=None, chi_number=None, sex=None, address=None, school=None
+        )
+        referral = referrals.create_referral(session, police, body, "scotland", utcnow())
+        for trigger, changes in (
+            ("convene_ird", {}),
+            ("start_investigation", {"lead_professional": workers[0].username}),
+        ):
+            transitions.fire(
+                session, workers[0], referral, trigger, data(trigger, **changes), None, utcnow()
+            )
+        referral_id = referral.id
+        names = {
+            "interviewers": [police.username, workers[1].username],
+            "chair": workers[2].username,
+        }
+
+    plan = []
+    for i in range(WORKERS):
+        trigger = decisions[i % len(decisions)]
+        changes = {k: v for k, v in names.items() if k in data(trigger)}
+        plan.append((tokens[i], trigger, data(trigger, **changes)))
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(WORKERS)
+    results = ctx.Queue()
+    processes = [
+        ctx.Process(
+            target=_worker, args=(database_url, token, referral_id, trigger, body, barrier, results)
+        )
+        for token, trigger, body in plan
+    ]
+    for p in processes:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in processes]
+    for p in processes:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+
+    winners = [o for o in outcomes if o[1] in (200, 202)]
+    assert len(winners) == 1, outcomes
+    assert all(code == 409 for _, code in outcomes if code not in (200, 202)), outcomes
+
+    with app.app_context(), unit_of_work() as session:
+        referral = session.get(Referral, referral_id)
+        assert referral is not None
+        written = session.scalar(
+            select(func.count())
+            .select_from(Event)
+            .where(
+                Event.referral_id == referral_id,
+                Event.type.in_(("transition", "approval_requested")),
+                Event.trigger.in_(decisions),
+            )
+        )
+        assert written == 1
+        assert referral.state == winner_state.get(winners[0][0], "investigation")
