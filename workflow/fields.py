@@ -167,102 +167,137 @@ def _check_moment(spec: Field, moment: datetime | date, ctx: ValidationContext) 
     return None
 
 
-def _clean_value(spec: Field, value: Any, path: str, ctx: ValidationContext, errors: Errors) -> Any:
-    def fail(message: str, at: str = path) -> None:
-        errors.setdefault(at, []).append(message)
+class _Invalid(Exception):
+    """One message for one path; raised only on bad input, so valid data pays nothing."""
 
-    t = spec.type
-    if t is FieldType.TEXT:
-        if not isinstance(value, str):
-            return fail("must be text")
-        value = value.strip()
-        if not value:
-            return fail("must not be blank")
-        if len(value) > spec.max_length:
-            return fail(f"must be at most {spec.max_length} characters")
-        return value
-    if t is FieldType.BOOL:
-        if not isinstance(value, bool):
-            return fail("must be true or false")
-        return value
-    if t in (FieldType.DATE, FieldType.DATETIME):
-        try:
-            moment: date | datetime = (
-                parse_date(value) if t is FieldType.DATE else parse_datetime(value)
-            )
-        except (ValueError, TypeError) as exc:
-            return fail(str(exc) if "must" in str(exc) else "is not a valid date")
+    def __init__(self, message: str, at: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.at = at
+
+
+def _text(spec: Field, value: Any, path: str, ctx: ValidationContext, errors: Errors) -> Any:
+    if type(value) is not str:
+        raise _Invalid("must be text")
+    value = value.strip()
+    if not value:
+        raise _Invalid("must not be blank")
+    if len(value) > spec.max_length:
+        raise _Invalid(f"must be at most {spec.max_length} characters")
+    return value
+
+
+def _bool(spec: Field, value: Any, path: str, ctx: ValidationContext, errors: Errors) -> Any:
+    if type(value) is not bool:
+        raise _Invalid("must be true or false")
+    return value
+
+
+def _moment(spec: Field, value: Any, path: str, ctx: ValidationContext, errors: Errors) -> Any:
+    try:
+        moment: date | datetime = (
+            parse_date(value) if spec.type is FieldType.DATE else parse_datetime(value)
+        )
+    except (ValueError, TypeError) as exc:
+        raise _Invalid(str(exc) if "must" in str(exc) else "is not a valid date") from None
+    if spec.not_future or spec.future:
         problem = _check_moment(spec, moment, ctx)
         if problem:
-            return fail(problem)
-        return moment.isoformat()
-    if t is FieldType.CHOICE:
-        if not isinstance(value, str) or value not in spec.choices:
-            return fail("must be one of: " + ", ".join(spec.choices))
-        return value
-    if t is FieldType.CHOICES:
-        if not isinstance(value, list):
-            return fail("must be a list")
-        bad = [v for v in value if not isinstance(v, str) or v not in spec.choices]
-        if bad:
-            return fail("must contain only: " + ", ".join(spec.choices))
-        if len(set(value)) != len(value):
-            return fail("must not repeat a value")
-        if len(value) < spec.min_items:
-            return fail(f"must have at least {spec.min_items}")
-        missing = [code for code in spec.must_include if code not in value]
-        if missing:
-            return fail("must include " + ", ".join(missing))
-        return list(value)
-    if t is FieldType.USERNAME:
-        return _clean_username(spec, value, path, ctx, fail)
-    if t is FieldType.USERNAMES:
-        if not isinstance(value, list):
-            return fail("must be a list of usernames")
-        cleaned = [_clean_username(spec, v, f"{path}.{i}", ctx, fail) for i, v in enumerate(value)]
-        _check_count(spec, value, fail)
-        if len(set(map(str, value))) != len(value):
-            fail("must not name the same user twice")
-        return cleaned
-    if t is FieldType.AREA:
-        if not isinstance(value, str) or not _SLUG_RE.match(value):
-            return fail("must be an area slug such as west-dunbartonshire")
-        if not ctx.directory.area_exists(value):
-            return fail("is not an area known to this system")
-        return value
-    if t is FieldType.RECORDS:
-        if not isinstance(value, list):
-            return fail("must be a list")
-        _check_count(spec, value, fail)
-        out = []
-        for i, item in enumerate(value):
-            item_path = f"{path}.{i}"
-            if not isinstance(item, Mapping):
-                fail("must be an object", item_path)
-                continue
-            out.append(clean_fields(spec.item_fields, item, ctx, errors, prefix=item_path + "."))
-        return out
-    raise AssertionError(f"unhandled field type {t}")  # pragma: no cover
+            raise _Invalid(problem)
+    return moment.isoformat()
 
 
-def _check_count(spec: Field, value: list[Any], fail: Callable[[str], None]) -> None:
+def _choice(spec: Field, value: Any, path: str, ctx: ValidationContext, errors: Errors) -> Any:
+    if type(value) is not str or value not in spec.choices:
+        raise _Invalid("must be one of: " + ", ".join(spec.choices))
+    return value
+
+
+def _choices(spec: Field, value: Any, path: str, ctx: ValidationContext, errors: Errors) -> Any:
+    if type(value) is not list:
+        raise _Invalid("must be a list")
+    allowed = spec.choices
+    for v in value:
+        if type(v) is not str or v not in allowed:
+            raise _Invalid("must contain only: " + ", ".join(allowed))
+    if len(set(value)) != len(value):
+        raise _Invalid("must not repeat a value")
     if len(value) < spec.min_items:
-        fail(f"must have at least {spec.min_items}")
-    if spec.max_items is not None and len(value) > spec.max_items:
-        fail(f"must have at most {spec.max_items}")
+        raise _Invalid(f"must have at least {spec.min_items}")
+    missing = [code for code in spec.must_include if code not in value]
+    if missing:
+        raise _Invalid("must include " + ", ".join(missing))
+    return list(value)
 
 
-def _clean_username(
-    spec: Field, value: Any, path: str, ctx: ValidationContext, fail: Callable[..., None]
-) -> Any:
-    if not isinstance(value, str) or not value.strip():
-        return fail("must be a username", path)
+def _username(spec: Field, value: Any, path: str, ctx: ValidationContext, errors: Errors) -> Any:
+    if type(value) is not str or not value.strip():
+        raise _Invalid("must be a username", path)
     found = ctx.directory.agency_of(value)
     if found is None:
-        return fail("is not a user of this system", path)
+        raise _Invalid("is not a user of this system", path)
     if spec.agency and found != spec.agency:
-        return fail(f"must be a {spec.agency.replace('_', ' ')} user", path)
+        raise _Invalid(f"must be a {spec.agency.replace('_', ' ')} user", path)
     return value
+
+
+def _usernames(spec: Field, value: Any, path: str, ctx: ValidationContext, errors: Errors) -> Any:
+    if type(value) is not list:
+        raise _Invalid("must be a list of usernames")
+    cleaned = []
+    for i, item in enumerate(value):
+        try:
+            cleaned.append(_username(spec, item, f"{path}.{i}", ctx, errors))
+        except _Invalid as exc:
+            errors.setdefault(exc.at or path, []).append(exc.message)
+    _check_count(spec, value)
+    if len(set(map(str, value))) != len(value):
+        raise _Invalid("must not name the same user twice")
+    return cleaned
+
+
+def _area(spec: Field, value: Any, path: str, ctx: ValidationContext, errors: Errors) -> Any:
+    if type(value) is not str or not _SLUG_RE.match(value):
+        raise _Invalid("must be an area slug such as west-dunbartonshire")
+    if not ctx.directory.area_exists(value):
+        raise _Invalid("is not an area known to this system")
+    return value
+
+
+def _records(spec: Field, value: Any, path: str, ctx: ValidationContext, errors: Errors) -> Any:
+    if type(value) is not list:
+        raise _Invalid("must be a list")
+    out = []
+    for i, item in enumerate(value):
+        item_path = f"{path}.{i}"
+        if not isinstance(item, Mapping):
+            errors.setdefault(item_path, []).append("must be an object")
+            continue
+        out.append(clean_fields(spec.item_fields, item, ctx, errors, prefix=item_path + "."))
+    _check_count(spec, value)
+    return out
+
+
+def _check_count(spec: Field, value: list[Any]) -> None:
+    if len(value) < spec.min_items:
+        raise _Invalid(f"must have at least {spec.min_items}")
+    if spec.max_items is not None and len(value) > spec.max_items:
+        raise _Invalid(f"must have at most {spec.max_items}")
+
+
+_Cleaner = Callable[[Field, Any, str, ValidationContext, Errors], Any]
+_CLEANERS: dict[FieldType, _Cleaner] = {
+    FieldType.TEXT: _text,
+    FieldType.BOOL: _bool,
+    FieldType.DATE: _moment,
+    FieldType.DATETIME: _moment,
+    FieldType.CHOICE: _choice,
+    FieldType.CHOICES: _choices,
+    FieldType.USERNAME: _username,
+    FieldType.USERNAMES: _usernames,
+    FieldType.AREA: _area,
+    FieldType.RECORDS: _records,
+}
 
 
 def clean_fields(
@@ -273,20 +308,26 @@ def clean_fields(
     prefix: str = "",
 ) -> dict[str, Any]:
     """Check `data` against `specs`; collect messages into `errors`; return cleaned values."""
-    known = {s.name for s in specs}
-    for key in data:
-        if key not in known:
-            errors.setdefault(prefix + str(key), []).append("is not a field of this record")
     cleaned: dict[str, Any] = {}
+    seen = 0
     for spec in specs:
-        path = prefix + spec.name
-        if spec.name not in data or data[spec.name] is None:
+        name = spec.name
+        value = data.get(name)
+        if value is None:
+            seen += name in data
             if spec.required:
-                errors.setdefault(path, []).append("is required")
+                errors.setdefault(prefix + name, []).append("is required")
             elif spec.default is not None:
-                cleaned[spec.name] = spec.default
+                cleaned[name] = spec.default
             continue
-        value = _clean_value(spec, data[spec.name], path, ctx, errors)
-        if value is not None:
-            cleaned[spec.name] = value
+        seen += 1
+        try:
+            cleaned[name] = _CLEANERS[spec.type](spec, value, prefix + name, ctx, errors)
+        except _Invalid as exc:
+            errors.setdefault(exc.at or prefix + name, []).append(exc.message)
+    if seen != len(data):  # something in `data` is not one of the fields
+        known = {s.name for s in specs}
+        for key in data:
+            if key not in known:
+                errors.setdefault(prefix + str(key), []).append("is not a field of this record")
     return cleaned
