@@ -126,13 +126,13 @@ def db_connection(app: Flask, world: World) -> Iterator[Any]:
     database = app.extensions["referral.db"]
     connection = database.engine.connect()
     outer = connection.begin()
+    original = dict(database.sessions.kw)
     database.sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
     try:
         yield connection
     finally:
-        database.sessions.configure(
-            bind=database.engine, join_transaction_mode="conservative_savepoint"
-        )
+        database.sessions.kw.clear()
+        database.sessions.kw.update(original)
         outer.rollback()
         connection.close()
 

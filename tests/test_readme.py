@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -39,7 +40,7 @@ def test_the_readme_walkthrough_works_as_written(fresh_url: str) -> None:  # noq
     }
     env.pop("REFERRAL_SECRET_KEY", None)
     result = subprocess.run(
-        ["bash", "-c", walkthrough()],
+        [shutil.which("bash") or "/bin/bash", "-c", walkthrough()],
         cwd=ROOT,
         env=env,
         capture_output=True,

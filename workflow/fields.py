@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -149,6 +149,10 @@ def parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("z", "Z"))
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("must include a UTC offset, e.g. +00:00")
+    try:
+        parsed.astimezone(UTC)  # e.g. 0001-01-01T00:00+14:00 is before year 1 in UTC
+    except OverflowError as exc:
+        raise ValueError("is out of range") from exc
     return parsed
 
 

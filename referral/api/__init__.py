@@ -10,10 +10,13 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, Response, render_template_string, request, send_from_directory
 from flask_smorest import Api
+from marshmallow import Schema, fields
+from werkzeug.exceptions import UnprocessableEntity
 
 from referral import db
+from referral.api.openapi import document_triggers
 from referral.auth import limiter
-from referral.errors import BadRequest, problem
+from referral.errors import BadRequest, NotFound, Unprocessable, problem
 
 API_PREFIX = "/api/v1"
 SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
@@ -26,8 +29,22 @@ def schema_name(schema: Any) -> str:
     return name + "Patch" if getattr(schema, "partial", False) else name
 
 
+class Problem(Schema):
+    """RFC 9457 problem details, as every error of this API answers."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(metadata={"description": "422: messages by field path"})
+    state = fields.String(metadata={"description": "409: the referral's state"})
+    allowed_triggers = fields.List(fields.String(), metadata={"description": "409"})
+
+
 class ReferralApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, with errors left to our problem+json handlers."""
+
+    ERROR_SCHEMA = Problem
 
     def _register_error_handlers(self) -> None:
         return None
@@ -59,6 +76,45 @@ def validation_errors(exc: Any) -> dict[str, list[str]]:
             merged.update(_flatten(location))
         return merged
     return _flatten(messages)
+
+
+def _failed_authentication(response: Response) -> bool:
+    # module level, so a second app in one process (tests) registers an equal limit, not another
+    return response.status_code == 401
+
+
+UNSTORABLE = "must not contain NUL characters or unpaired surrogates"
+
+
+def _unstorable(text: str) -> bool:
+    """Text no database column can hold: NUL (PostgreSQL refuses it) or non-UTF-8 surrogates."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def unstorable_text(value: Any) -> dict[str, list[str]]:
+    """Field paths of the strings (keys too) in a JSON body that could not be stored."""
+    errors: dict[str, list[str]] = {}
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:  # iterative: a body may nest as deep as the JSON parser allows
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                if _unstorable(str(key)):
+                    errors[path or "_schema"] = [UNSTORABLE]
+                else:
+                    stack.append((child_path, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(item))
+        elif isinstance(item, str) and _unstorable(item):
+            errors[path or "_schema"] = [UNSTORABLE]
+    return errors
 
 
 DOCS_PAGE = """<!doctype html>
@@ -105,18 +161,30 @@ def init_app(app: Flask) -> None:
     from referral.api import approvals, health, reference, referrals, workflow
 
     # Repeated failed authentication from one address answers 429 until the window passes.
+    # One shared count for the whole API, so spreading guesses over endpoints gains nothing.
     failures = app.config.get("REFERRAL_AUTH_FAILURE_LIMIT", "20 per minute")
+    auth_failures = limiter.shared_limit(
+        failures, scope="auth-failures", deduct_when=_failed_authentication
+    )
     for module in (health, workflow, reference, referrals, approvals):
         if module is not health:
-            limiter.limit(failures, deduct_when=lambda response: response.status_code == 401)(
-                module.blp
-            )
+            auth_failures(module.blp)
         api.register_blueprint(module.blp)
+    document_triggers(api, app.config["REFERRAL_PROFILE"])
 
     @app.before_request
     def _json_body_only() -> Response | None:
         if not request.path.startswith(API_PREFIX + "/"):
             return None
+        if _unstorable(request.path):
+            raise NotFound("no such resource")
+        bad_args = {
+            key: [UNSTORABLE]
+            for key, value in request.args.items(multi=True)
+            if _unstorable(key) or _unstorable(value)
+        }
+        if bad_args:
+            raise Unprocessable(bad_args)
         if request.method in ("POST", "PUT", "PATCH"):
             if request.content_length and request.content_length > app.config["MAX_CONTENT_LENGTH"]:
                 return problem(
@@ -132,9 +200,23 @@ def init_app(app: Flask) -> None:
                     "Send the body as application/json.",
                     "unsupported-media-type",
                 )
-            if request.get_json(silent=True) is None:
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:  # nested too deeply for the JSON parser
+                body = None
+            if body is None:
                 raise BadRequest("The body is not valid JSON.")
+            if unstorable := unstorable_text(body):
+                raise Unprocessable(unstorable)
         return None
+
+    @app.errorhandler(UnprocessableEntity)
+    def _invalid_arguments(exc: UnprocessableEntity) -> Any:
+        """webargs' 422 as our problem details, with `errors` by field path (SPEC section 6)."""
+        if not request.path.startswith("/api/"):
+            return exc
+        invalid = Unprocessable(validation_errors(exc) or {"_schema": ["invalid data"]})
+        return problem(invalid.status, invalid.title, invalid.detail, invalid.slug, **invalid.extra)
 
     @app.after_request
     def _commit(response: Response) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -13,9 +13,10 @@ from referral.auth import Principal, current_principal
 from referral.errors import Forbidden, Unprocessable
 from referral.models import AccessLogEntry, Event
 from referral.models.types import utcnow
-from referral.schemas.common import decode_cursor, encode_cursor
+from referral.schemas.common import check_sequence_cursor, encode_cursor
 from referral.schemas.referral import (
     AccessLogPageOut,
+    ApprovalOut,
     EventPageOut,
     PageArgs,
     ReferralCreateSchema,
@@ -27,7 +28,7 @@ from referral.schemas.referral import (
 )
 from referral.schemas.transition import TransitionRequest
 from referral.services import access, reading, referrals, transitions
-from referral.services.referrals import local_today
+from referral.services.referrals import profile_today
 from referral.services.visibility import get_visible
 from workflow.vocabulary import Role
 
@@ -74,12 +75,7 @@ def list_referrals(args: dict[str, Any]) -> Any:
     principal.require("read")
     if principal.user.role == Role.ADMIN:
         raise Forbidden("administrators do not read case content")
-    from workflow.registry import definition
-
-    d = definition(current_app.config["REFERRAL_PROFILE"])
-    from workflow.calendar import calendar_for
-
-    today = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(utcnow())
+    today = profile_today(current_app.config["REFERRAL_PROFILE"], utcnow())
     return reading.list_referrals(db.session(), principal.user, args, today)
 
 
@@ -112,7 +108,7 @@ def correct(changes: dict[str, Any], referral_id: str) -> Any:
 @blp.route("/referrals/<referral_id>/transitions", methods=["POST"])
 @blp.arguments(TransitionRequest)
 @blp.response(200, TransitionOut)
-@blp.alt_response(202, description="The decision needs approval: it is pending")
+@blp.alt_response(202, schema=ApprovalOut, description="The decision needs approval: it is pending")
 def fire(body: dict[str, Any], referral_id: str) -> Any:
     """Fire a trigger: 200 when applied, 202 when it waits for approval."""
     principal = current_principal()
@@ -130,8 +126,9 @@ def fire(body: dict[str, Any], referral_id: str) -> Any:
         utcnow(),
     )
     if fired.approval is not None:
+        # A Response, so the 202 body is the approval (not dumped through TransitionOut).
         return (
-            reading.approval_json(fired.approval),
+            jsonify(ApprovalOut().dump(reading.approval_json(fired.approval))),
             202,
             {
                 "Location": f"/api/v1/approvals/{fired.approval.id}",
@@ -151,9 +148,7 @@ def events(args: dict[str, Any], referral_id: str) -> Any:
     principal = current_principal()
     principal.require("read")
     referral = _read(principal, referral_id, "events")
-    after = decode_cursor(args["cursor"], 1)[0] if "cursor" in args else 0
-    if not isinstance(after, int):
-        raise Unprocessable({"cursor": ["is not a cursor this API issued"]})
+    after = check_sequence_cursor(args["cursor"]) if "cursor" in args else 0
     rows = list(
         db.session().scalars(
             select(Event)
@@ -177,9 +172,7 @@ def access_log(args: dict[str, Any], referral_id: str) -> Any:
     referral = _read(principal, referral_id, "access-log")
     if principal.user.role not in (Role.SUPERVISOR, Role.SENIOR_MANAGER, Role.AUDITOR):
         raise Forbidden("only supervisors and auditors of this area may read the access log")
-    after = decode_cursor(args["cursor"], 1)[0] if "cursor" in args else 0
-    if not isinstance(after, int):
-        raise Unprocessable({"cursor": ["is not a cursor this API issued"]})
+    after = check_sequence_cursor(args["cursor"]) if "cursor" in args else 0
     rows = list(
         db.session().scalars(
             select(AccessLogEntry)
@@ -191,6 +184,3 @@ def access_log(args: dict[str, Any], referral_id: str) -> Any:
     more = len(rows) > args["limit"]
     rows = rows[: args["limit"]]
     return {"items": rows, "next_cursor": encode_cursor(rows[-1].id) if more else None}
-
-
-__all__ = ["blp", "local_today"]

@@ -28,7 +28,7 @@ class AwareDateTime(fields.Field):  # type: ignore[type-arg]
 
 def chi_problem(value: str) -> str | None:
     """Why `value` is not a valid CHI number (10 digits, DDMMYY prefix, modulus-11 check digit)."""
-    if len(value) != 10 or not value.isdigit():
+    if len(value) != 10 or not (value.isascii() and value.isdigit()):
         return "must be 10 digits"
     day, month, year = int(value[0:2]), int(value[2:4]), int(value[4:6])
     valid_date = False
@@ -69,3 +69,22 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     if not isinstance(parts, list) or len(parts) != size:
         raise ValidationError("is not a cursor this API issued")
     return parts
+
+
+def check_time_id_cursor(cursor: str) -> None:
+    """A cursor of (aware timestamp, id) as `encode_cursor` writes it for keyset paging."""
+    try:
+        at, key = decode_cursor(cursor, 2)
+        if not isinstance(at, str) or not isinstance(key, str):
+            raise ValueError(at)
+        parse_datetime(at)  # aware and within range
+    except (ValidationError, ValueError) as exc:
+        raise ValidationError(["is not a cursor this API issued"], "cursor") from exc
+
+
+def check_sequence_cursor(cursor: str) -> int:
+    """A cursor holding one position in a sequence (event seq, log id)."""
+    (after,) = decode_cursor(cursor, 1)
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
+        raise ValidationError(["is not a cursor this API issued"], "cursor")
+    return after

@@ -6,7 +6,12 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from referral.schemas.common import AwareDateTime, decode_cursor, validate_chi
+from referral.schemas.common import (
+    AwareDateTime,
+    check_sequence_cursor,
+    check_time_id_cursor,
+    validate_chi,
+)
 from workflow.vocabulary import CONCERN_CATEGORIES, CONCERN_SOURCES, SEXES
 
 TEXT = validate.Length(min=1, max=20_000)
@@ -103,10 +108,7 @@ class ReferralListArgs(Schema):
     @validates_schema
     def cursor_shape(self, data: dict[str, Any], **_: Any) -> None:
         if "cursor" in data:
-            try:
-                decode_cursor(data["cursor"], 2)
-            except ValidationError as exc:
-                raise ValidationError(exc.messages, "cursor") from exc
+            check_time_id_cursor(data["cursor"])
 
 
 class PageArgs(Schema):
@@ -115,6 +117,14 @@ class PageArgs(Schema):
 
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
     cursor = fields.String()
+
+    @validates_schema
+    def cursor_shape(self, data: dict[str, Any], **_: Any) -> None:
+        if "cursor" in data:
+            try:
+                check_sequence_cursor(data["cursor"])
+            except ValidationError as exc:
+                raise ValidationError(exc.messages, "cursor") from exc
 
 
 class ChildOut(Schema):

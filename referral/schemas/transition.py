@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from typing import Any
 
+from marshmallow import fields, validate, validates_schema
+
+from referral.schemas.common import check_time_id_cursor
 from referral.schemas.referral import StrictSchema
 
 
@@ -25,3 +28,8 @@ class ApprovalListArgs(StrictSchema):
     status = fields.String(validate=validate.OneOf(("pending", "approved", "rejected", "stale")))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String()
+
+    @validates_schema
+    def cursor_shape(self, data: dict[str, Any], **_: Any) -> None:
+        if "cursor" in data:
+            check_time_id_cursor(data["cursor"])

@@ -126,9 +126,14 @@ def timescales(referral: Referral, events: list[Event], now: datetime) -> list[T
     )
 
 
-def local_today(referral: Referral, now: datetime) -> date:
-    d = get_definition(referral.profile, referral.profile_version)
+def profile_today(profile: str, now: datetime, version: int | None = None) -> date:
+    """Today's date where the profile's work happens (overdue is judged on local dates)."""
+    d = get_definition(profile, version)
     return calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now)
+
+
+def local_today(referral: Referral, now: datetime) -> date:
+    return profile_today(referral.profile, now, referral.profile_version)
 
 
 def refresh_due_dates(referral: Referral, stages: Stages, statuses: list[TimescaleStatus]) -> None:

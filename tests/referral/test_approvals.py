@@ -14,7 +14,8 @@ NFA = "close_no_further_action"
 def ask(as_user: Any, rid: str, trigger: str, by: str, **changes: Any) -> Any:
     """Fire a trigger that needs approval; the caller checks the answer."""
     return as_user(by).post(
-        f"/api/v1/referrals/{rid}/transitions", {"trigger": trigger, "data": data(trigger, **changes)}
+        f"/api/v1/referrals/{rid}/transitions",
+        {"trigger": trigger, "data": data(trigger, **changes)},
     )
 
 
@@ -78,7 +79,9 @@ def is_problem(response: Any, status: int) -> dict[str, Any]:
     assert response.mimetype == "application/problem+json"
     body: dict[str, Any] = response.get_json()
     assert body["status"] == status
-    assert body["type"] and body["title"] and body["detail"]
+    for member in ("type", "title", "detail"):
+        assert isinstance(body[member], str), member
+        assert body[member].strip(), member
     return body
 
 

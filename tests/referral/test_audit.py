@@ -20,12 +20,15 @@ def _verify(app: Flask) -> tuple[int, list[Any]]:
         return verify(session())
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE events SET reason = 'rewritten' WHERE referral_id = :rid",
-    "DELETE FROM events WHERE referral_id = :rid",
-    "UPDATE access_log SET username = 'someone else' WHERE referral_id = :rid",
-    "DELETE FROM access_log WHERE referral_id = :rid",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET reason = 'rewritten' WHERE referral_id = :rid",
+        "DELETE FROM events WHERE referral_id = :rid",
+        "UPDATE access_log SET username = 'someone else' WHERE referral_id = :rid",
+        "DELETE FROM access_log WHERE referral_id = :rid",
+    ],
+)
 def test_the_database_refuses_to_change_the_logs(
     app: Flask, as_user: Any, db_connection: Any, statement: str
 ) -> None:

@@ -36,8 +36,9 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def run(url: str, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    url: str, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
         "REFERRAL_ENV": "production",
@@ -45,8 +46,15 @@ def run(url: str, *args: str, stdin: str | None = None, env: dict[str, str] | No
         "REFERRAL_DATABASE_URL": url,
         **(env or {}),
     }
-    return subprocess.run([REFERRAL, *args], input=stdin, capture_output=True, text=True,
-                          env=environment, timeout=120, check=False)
+    return subprocess.run(
+        [REFERRAL, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -62,17 +70,53 @@ def test_refuses_to_start_without_a_secret_outside_development(fresh_url: str) -
 
 def test_operator_commands_then_the_token_works(fresh_url: str) -> None:
     ok(run(fresh_url, "db", "upgrade"))
-    ok(run(fresh_url, "areas", "add", "west-dunbartonshire", "--name", "West Dunbartonshire",
-           "--prefix", "WD"))
-    duplicate = run(fresh_url, "areas", "add", "west-dunbartonshire", "--name", "Again",
-                    "--prefix", "WX")
+    ok(
+        run(
+            fresh_url,
+            "areas",
+            "add",
+            "west-dunbartonshire",
+            "--name",
+            "West Dunbartonshire",
+            "--prefix",
+            "WD",
+        )
+    )
+    duplicate = run(
+        fresh_url, "areas", "add", "west-dunbartonshire", "--name", "Again", "--prefix", "WX"
+    )
     assert duplicate.returncode != 0
     assert "already exists" in duplicate.stderr
-    ok(run(fresh_url, "users", "create", "sam.reid", "--agency", "social_work", "--role",
-           "practitioner", "--area", "west-dunbartonshire", "--password-stdin",
-           stdin="a long enough password\n"))
-    bad_role = run(fresh_url, "users", "create", "x.y", "--agency", "police", "--role", "chief",
-                   "--area", "west-dunbartonshire", "--password-stdin", stdin="long password 123\n")
+    ok(
+        run(
+            fresh_url,
+            "users",
+            "create",
+            "sam.reid",
+            "--agency",
+            "social_work",
+            "--role",
+            "practitioner",
+            "--area",
+            "west-dunbartonshire",
+            "--password-stdin",
+            stdin="a long enough password\n",
+        )
+    )
+    bad_role = run(
+        fresh_url,
+        "users",
+        "create",
+        "x.y",
+        "--agency",
+        "police",
+        "--role",
+        "chief",
+        "--area",
+        "west-dunbartonshire",
+        "--password-stdin",
+        stdin="long password 123\n",
+    )
     assert bad_role.returncode != 0
     assert "role must be one of" in bad_role.stderr
     token = ok(run(fresh_url, "tokens", "create", "sam.reid", "--scope", "read")).splitlines()[-1]

@@ -12,7 +12,7 @@ def test_a_single_head_and_every_revision_has_a_message() -> None:
     scripts = ScriptDirectory.from_config(alembic_config())
     assert len(scripts.get_heads()) == 1
     for revision in scripts.walk_revisions():
-        assert revision.doc and revision.doc.strip()
+        assert (revision.doc or "").strip(), f"{revision.revision} has no message"
         assert revision.path.rsplit("/", 1)[-1][:8].isdigit(), "revision files are date-prefixed"
 
 

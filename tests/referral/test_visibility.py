@@ -31,7 +31,8 @@ def can_read(api: Any, rid: str) -> bool:
 
 def transition(api: Any, rid: str, trigger: str, **changes: Any) -> Any:
     return api.post(
-        f"/api/v1/referrals/{rid}/transitions", {"trigger": trigger, "data": data(trigger, **changes)}
+        f"/api/v1/referrals/{rid}/transitions",
+        {"trigger": trigger, "data": data(trigger, **changes)},
     )
 
 
@@ -160,7 +161,9 @@ def test_a_core_group_agency_then_sees_the_referral(as_user: Any) -> None:
     )
     assert scheduled.status_code == 200, scheduled.get_json()
     assert not can_read(as_user("other"), rid)
-    response = fire(as_user, rid, "register", core_group=[{"agency": "other", "name": "Key worker"}])
+    response = fire(
+        as_user, rid, "register", core_group=[{"agency": "other", "name": "Key worker"}]
+    )
     assert response.status_code == 200, response.get_json()
     other = as_user("other")
     assert can_read(other, rid)
@@ -239,7 +242,11 @@ def test_read_token_reads_but_never_writes(as_user: Any) -> None:
 def test_reports_token_cannot_read_records(as_user: Any) -> None:
     rid = create(as_user, "pc")["id"]
     reports = as_user("pc", "reports")
-    for path in ("/api/v1/referrals", f"/api/v1/referrals/{rid}", f"/api/v1/referrals/{rid}/events"):
+    for path in (
+        "/api/v1/referrals",
+        f"/api/v1/referrals/{rid}",
+        f"/api/v1/referrals/{rid}/events",
+    ):
         response = reports.get(path)
         assert response.status_code == 403, (path, response.get_json())
     assert reports.post("/api/v1/referrals", concern_body()).status_code == 403
@@ -289,7 +296,9 @@ def test_every_read_is_in_the_access_log(as_user: Any) -> None:
     browser = {"User-Agent": "CaseSystem/2.1"}
     where = {"REMOTE_ADDR": "10.20.30.40"}
     doc = as_user("doc", "read")
-    assert doc.get(f"/api/v1/referrals/{rid}", headers=browser, environ_base=where).status_code == 200
+    assert (
+        doc.get(f"/api/v1/referrals/{rid}", headers=browser, environ_base=where).status_code == 200
+    )
     events = doc.get(f"/api/v1/referrals/{rid}/events", headers=browser, environ_base=where)
     assert events.status_code == 200
     after = datetime.now(UTC)
@@ -302,9 +311,8 @@ def test_every_read_is_in_the_access_log(as_user: Any) -> None:
         assert (entry["agency"], entry["role"], entry["via"]) == ("health", "practitioner", "token")
         assert entry["remote_addr"] == "10.20.30.40"
         assert entry["user_agent"] == "CaseSystem/2.1"
-        assert entry["token_prefix"] and as_user("doc", "read").token.startswith(
-            entry["token_prefix"]
-        )
+        assert entry["token_prefix"]
+        assert as_user("doc", "read").token.startswith(entry["token_prefix"])
         assert before <= datetime.fromisoformat(entry["at"]) <= after
 
 
