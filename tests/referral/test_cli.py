@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import BACKENDS, PG_URL, _with_schema
+from tests.conftest import BACKENDS, empty_database
 
 REFERRAL = str(Path(sys.executable).parent / "referral")
 
@@ -20,20 +19,8 @@ REFERRAL = str(Path(sys.executable).parent / "referral")
 @pytest.fixture(params=BACKENDS)
 def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database nobody else uses."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cli.db'}"
-        return
-    assert PG_URL is not None
-    schema = f"cli_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield _with_schema(PG_URL, schema)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with empty_database(request.param, tmp_path, "cli") as url:
+        yield url
 
 
 def run(
