@@ -19,6 +19,14 @@ class UnknownProfile(LookupError):
     pass
 
 
+def register(new: Definition) -> None:
+    """Add a definition version (a new profile, or a new version of one); never replace one."""
+    key = (new.profile, new.version)
+    if key in _DEFINITIONS:
+        raise ValueError(f"{new.profile} version {new.version} is already defined")
+    _DEFINITIONS[key] = new
+
+
 def profiles() -> list[str]:
     return sorted({p for p, _ in _DEFINITIONS})
 

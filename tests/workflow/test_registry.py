@@ -1,0 +1,48 @@
+"""Definitions are versioned: several versions live side by side, each with its own Machine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+import workflow
+from workflow import registry
+from workflow.definition import Period
+from workflow.profiles.scotland import SCOTLAND_V1
+
+
+@pytest.fixture
+def scotland_v2() -> Iterator[None]:
+    ird = replace(SCOTLAND_V1.timescales[0], period=Period(2, "working_days"))
+    registry.register(
+        replace(SCOTLAND_V1, version=2, timescales=(ird, *SCOTLAND_V1.timescales[1:]))
+    )
+    try:
+        yield
+    finally:
+        del registry._DEFINITIONS[("scotland", 2)]
+        registry._engine.cache_clear()
+
+
+def test_a_record_pinned_to_version_1_keeps_its_rules(scotland_v2: None) -> None:
+    assert registry.latest_version("scotland") == 2
+    v1, v2 = workflow.engine("scotland", 1), workflow.engine("scotland", 2)
+    assert v1 is not v2
+    assert v1.machine is not v2.machine
+    assert workflow.engine() is v2
+    assert v1.definition.timescales[0].period == Period(1, "working_days")
+    assert v2.definition.timescales[0].period == Period(2, "working_days")
+
+
+def test_a_version_is_never_replaced() -> None:
+    with pytest.raises(ValueError, match="already defined"):
+        registry.register(SCOTLAND_V1)
+
+
+def test_unknown_profiles_and_versions_are_refused() -> None:
+    with pytest.raises(workflow.UnknownProfile):
+        workflow.definition("narnia")
+    with pytest.raises(workflow.UnknownProfile):
+        workflow.definition("scotland", 99)
