@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from referral.errors import Conflict, Forbidden
@@ -44,7 +44,8 @@ def decidable_by(user: User) -> ColumnElement[bool]:
     )
 
 
-def list_query(user: User, status: str | None) -> select:  # type: ignore[valid-type]
+def list_query(user: User, status: str | None) -> Select[tuple[Approval]]:
+    """Approvals `user` requested or may decide, on referrals they can see."""
     query = (
         select(Approval)
         .join(Referral, Referral.id == Approval.referral_id)

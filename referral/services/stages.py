@@ -224,7 +224,7 @@ def record_inquorate(r: Recording) -> None:
             rescheduled_for=_dt(r.data["rescheduled_for"]),
         )
     )
-    conference.scheduled_for = _dt(r.data["rescheduled_for"])  # type: ignore[assignment]
+    conference.scheduled_for = parse_datetime(r.data["rescheduled_for"])
 
 
 def _decision_meeting(r: Recording, detail_field: str | None) -> Conference:
