@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -201,11 +202,9 @@ def init_app(app: Flask) -> None:
                     "unsupported-media-type",
                 )
             try:
-                body = request.get_json(silent=True)
-            except RecursionError:  # nested too deeply for the JSON parser
-                body = None
-            if body is None:
-                raise BadRequest("The body is not valid JSON.")
+                body = json.loads(request.get_data(cache=True))
+            except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
+                raise BadRequest("The body is not valid JSON.") from None
             if unstorable := unstorable_text(body):
                 raise Unprocessable(unstorable)
         return None

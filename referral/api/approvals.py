@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields
 from sqlalchemy import and_, or_
 
 from referral import db
@@ -27,7 +27,7 @@ class ApprovalPageOut(Schema):
 
 
 @blp.route("/approvals", methods=["GET"])
-@blp.arguments(ApprovalListArgs, location="query")
+@blp.arguments(ApprovalListArgs, location="query", unknown=RAISE)
 @blp.response(200, ApprovalPageOut)
 def list_approvals(args: dict[str, Any]) -> Any:
     """Approvals you may decide or that you requested, newest first; filter by `status`."""

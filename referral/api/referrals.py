@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 from sqlalchemy import select
 
 from referral import db
@@ -67,7 +68,7 @@ def create(payload: dict[str, Any]) -> Any:
 
 
 @blp.route("/referrals", methods=["GET"])
-@blp.arguments(ReferralListArgs, location="query")
+@blp.arguments(ReferralListArgs, location="query", unknown=RAISE)
 @blp.response(200, ReferralListOut)
 def list_referrals(args: dict[str, Any]) -> Any:
     """Referrals you can see, oldest change first; follow `next_cursor` for more."""
@@ -141,7 +142,7 @@ def fire(body: dict[str, Any], referral_id: str) -> Any:
 
 
 @blp.route("/referrals/<referral_id>/events", methods=["GET"])
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs, location="query", unknown=RAISE)
 @blp.response(200, EventPageOut)
 def events(args: dict[str, Any], referral_id: str) -> Any:
     """The referral's audit trail, oldest first."""
@@ -163,7 +164,7 @@ def events(args: dict[str, Any], referral_id: str) -> Any:
 
 
 @blp.route("/referrals/<referral_id>/access-log", methods=["GET"])
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs, location="query", unknown=RAISE)
 @blp.response(200, AccessLogPageOut)
 def access_log(args: dict[str, Any], referral_id: str) -> Any:
     """Who read this referral (supervisors, senior managers and auditors of its area)."""

@@ -101,7 +101,8 @@ def decide(
     requester = Actor(approval.requested_by, approval.requested_agency, approval.requested_role)
     engine = engine_for(referral.profile, referral.profile_version)
     stages = load_stages(session, referral.id)
-    statuses = timescales(referral, load_events(session, referral.id), now)
+    events = load_events(session, referral.id)
+    statuses = timescales(referral, events, now)
     subject = subject_of(referral, stages, statuses)
     ctx = ValidationContext(now=now, directory=DbDirectory(session))
     try:
@@ -123,5 +124,15 @@ def decide(
         {"approval_id": approval.id, "trigger": approval.trigger, "comment": comment},
         trigger=approval.trigger,
     )
-    apply(session, referral, stages, requester, outcome, approval.reason, now, approval=approval)
+    apply(
+        session,
+        referral,
+        stages,
+        events,
+        requester,
+        outcome,
+        approval.reason,
+        now,
+        approval=approval,
+    )
     return approval

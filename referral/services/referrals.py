@@ -198,13 +198,18 @@ def _name_key(given: str, family: str) -> str:
     return f"{given.strip().lower()}|{family.strip().lower()}"
 
 
-def _find_or_add_child(session: Session, details: dict[str, Any]) -> tuple[Child, str]:
-    """Link to a known child: same CHI number, else same name and date of birth."""
+def _find_or_add_child(
+    session: Session, details: dict[str, Any]
+) -> tuple[Child, str, dict[str, Any]]:
+    """Link to a known child: same CHI number, else same name and date of birth.
+
+    Returns the child, how it matched, and any change made to a known child's record.
+    """
     chi = details.get("chi_number")
     if chi:
         known = session.scalars(select(Child).where(Child.chi_number == chi)).one_or_none()
         if known is not None:
-            return known, "chi"
+            return known, "chi", {}
     key = _name_key(details["given_name"], details["family_name"])
     if details.get("date_of_birth") is not None:
         match = session.scalars(
@@ -213,9 +218,10 @@ def _find_or_add_child(session: Session, details: dict[str, Any]) -> tuple[Child
             .order_by(Child.id)
         ).first()
         if match is not None and (not chi or match.chi_number is None):
-            if chi and match.chi_number is None:
+            if chi:  # the known child gains the CHI number; the created event records it
                 match.chi_number = chi
-            return match, "possible_duplicate"
+                return match, "possible_duplicate", {"chi_number": {"old": None, "new": chi}}
+            return match, "possible_duplicate", {}
     child = Child(
         chi_number=chi or None,
         given_name=details["given_name"].strip(),
@@ -228,7 +234,7 @@ def _find_or_add_child(session: Session, details: dict[str, Any]) -> tuple[Child
         school=details.get("school"),
     )
     session.add(child)
-    return child, "new"
+    return child, "new", {}
 
 
 def may_record(user: User) -> bool:
@@ -250,7 +256,7 @@ def create_referral(
     if concern["received_at"] > now:
         raise Unprocessable({"concern.received_at": ["must not be in the future"]})
     d = get_definition(profile)
-    child, match = _find_or_add_child(session, payload["child"])
+    child, match, child_changes = _find_or_add_child(session, payload["child"])
     year = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now).year
     referral = Referral(
         id=uuid.uuid4().hex,
@@ -288,6 +294,7 @@ def create_referral(
             "area": area.slug,
             "child": child_json(child),
             "child_match": match,
+            "child_changes": child_changes,
             "concern": concern_json(referral),
         },
         to_state=referral.state,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from referral.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
-from referral.models import Approval, Referral, User
+from referral.models import Approval, Event, Referral, User
 from referral.services.audit import append_event
 from referral.services.pending import mark_pending_stale, pending_approval
 from referral.services.referrals import (
@@ -109,7 +109,7 @@ def fire(
         return Fired(
             referral, approval=request_approval(session, referral, actor, exc, reason, now)
         )
-    apply(session, referral, stages, actor, outcome, reason, now)
+    apply(session, referral, stages, events, actor, outcome, reason, now)
     return Fired(referral, outcome=outcome, flags=outcome.flags)
 
 
@@ -117,6 +117,7 @@ def apply(
     session: Session,
     referral: Referral,
     stages: Stages,
+    events: list[Event],
     actor: Actor,
     outcome: Outcome,
     reason: str | None,
@@ -124,7 +125,10 @@ def apply(
     *,
     approval: Approval | None = None,
 ) -> None:
-    """Record an outcome: stage records, state, agencies, the event, the timescales."""
+    """Record an outcome: stage records, state, agencies, the event, the timescales.
+
+    `events` is the history already read for this request; the new event joins it.
+    """
     if approval is None:
         mark_pending_stale(session, referral, actor, now, outcome.trigger)
     recording = Recording(session, referral, stages, outcome, actor, now)
@@ -139,7 +143,7 @@ def apply(
         data["_flags"] = outcome.flags
     if approval is not None:
         data["_approval"] = {"id": approval.id, "approved_by": approval.decided_by}
-    append_event(
+    event = append_event(
         session,
         referral,
         actor,
@@ -151,10 +155,7 @@ def apply(
         to_state=outcome.to_state,
         reason=reason,
     )
-    session.flush()
-    refresh_due_dates(
-        referral, stages, timescales(referral, load_events(session, referral.id), now)
-    )
+    refresh_due_dates(referral, stages, timescales(referral, [*events, event], now))
     session.flush()
 
 

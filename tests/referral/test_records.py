@@ -434,6 +434,19 @@ def test_same_name_and_birth_date_is_a_possible_duplicate(as_user: Any) -> None:
     assert other_birthday["child_match"] == "new"
 
 
+def test_a_known_child_gaining_a_chi_number_is_recorded(as_user: Any) -> None:
+    first = create(as_user)
+    chi = valid_chi()
+    second = create(as_user, "sw", chi_number=chi)
+    assert second["child_match"] == "possible_duplicate"
+    assert (
+        as_user("sw").get(f"/api/v1/referrals/{first['id']}").get_json()["child"]["chi_number"]
+        == chi
+    )
+    created = as_user("sw").get(f"/api/v1/referrals/{second['id']}/events").get_json()["items"][0]
+    assert created["data"]["child_changes"] == {"chi_number": {"old": None, "new": chi}}
+
+
 def test_different_chi_numbers_are_different_children(as_user: Any) -> None:
     first = create(as_user, chi_number=valid_chi())
     other_chi = next(
@@ -520,3 +533,18 @@ def test_reading_a_referral_costs_the_same_however_long_its_history(
     assert len(events) == 32
     assert short_cost > 0
     assert long_cost == short_cost
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/referrals?stat=closed",
+        "/api/v1/approvals?status=pending&sort=desc",
+        "/api/v1/referrals/{rid}/events?after=3",
+    ],
+)
+def test_an_unknown_query_parameter_is_refused_not_ignored(as_user: Any, query: str) -> None:
+    rid = create(as_user)["id"]
+    response = as_user("sw").get(query.format(rid=rid))
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) & {"stat", "sort", "after"}
