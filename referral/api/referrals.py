@@ -36,19 +36,23 @@ from workflow.vocabulary import Role
 blp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Referrals")
 
 
-def _read(principal: Principal, referral_id: str, what: str, *, lock: bool = False) -> Any:
-    session = db.session()
-    referral = get_visible(session, principal.user, referral_id, lock=lock)
+def _log_read(principal: Principal, referral: Any, what: str) -> None:
     access.log_read(
-        session, principal, referral, what, request.remote_addr, request.user_agent.string
+        db.session(), principal, referral, what, request.remote_addr, request.user_agent.string
     )
+
+
+def _read(principal: Principal, referral_id: str, what: str) -> Any:
+    referral = get_visible(db.session(), principal.user, referral_id)
+    _log_read(principal, referral, what)
     return referral
 
 
-def _detail(principal: Principal, referral: Any, status: int = 200) -> Any:
+def _detail(principal: Principal, referral: Any, what: str) -> Any:
+    """The full referral for a response; every response that shows it is an access to log."""
+    _log_read(principal, referral, what)
     body = reading.referral_detail(db.session(), principal.user, referral, utcnow())
-    headers = {"ETag": transitions.etag(referral)}
-    return body, status, headers
+    return body, 200, {"ETag": transitions.etag(referral)}
 
 
 @blp.route("/referrals", methods=["POST"])
@@ -62,7 +66,7 @@ def create(payload: dict[str, Any]) -> Any:
     referral = referrals.create_referral(
         db.session(), principal.user, payload, current_app.config["REFERRAL_PROFILE"], now
     )
-    body, _, headers = _detail(principal, referral)
+    body, _, headers = _detail(principal, referral, "referral (created)")
     headers["Location"] = f"/api/v1/referrals/{referral.id}"
     return body, 201, headers
 
@@ -86,7 +90,7 @@ def get(referral_id: str) -> Any:
     """One referral: state, stage records, timescales, allowed triggers and any pending approval."""
     principal = current_principal()
     principal.require("read")
-    return _detail(principal, _read(principal, referral_id, "referral"))
+    return _detail(principal, get_visible(db.session(), principal.user, referral_id), "referral")
 
 
 @blp.route("/referrals/<referral_id>", methods=["PATCH"])
@@ -103,7 +107,7 @@ def correct(changes: dict[str, Any], referral_id: str) -> Any:
     referral = get_visible(session, principal.user, referral_id, lock=True)
     transitions.check_if_match(referral, request.headers.get("If-Match"), required=True)
     referrals.correct_referral(session, principal.user, referral, changes, utcnow())
-    return _detail(principal, referral)
+    return _detail(principal, referral, "referral (corrected)")
 
 
 @blp.route("/referrals/<referral_id>/transitions", methods=["POST"])
@@ -136,7 +140,7 @@ def fire(body: dict[str, Any], referral_id: str) -> Any:
                 "ETag": transitions.etag(referral),
             },
         )
-    body_out, _, headers = _detail(principal, referral)
+    body_out, _, headers = _detail(principal, referral, f"referral ({body['trigger']})")
     body_out["flags"] = fired.flags
     return body_out, 200, headers
 

@@ -332,9 +332,13 @@ def test_access_log_is_for_supervisors_and_auditors(as_user: Any) -> None:
 def test_reading_the_access_log_is_itself_logged(as_user: Any) -> None:
     rid = create(as_user, "pc")["id"]
     first = access_log(as_user("auditor"), rid).get_json()["items"]
-    assert [(e["username"], e["what"]) for e in first] == [("auditor", "access-log")]
+    assert [(e["username"], e["what"]) for e in first] == [
+        ("pc", "referral (created)"),  # the creator was shown the whole record
+        ("auditor", "access-log"),
+    ]
     second = access_log(as_user("swsup"), rid).get_json()["items"]
     assert [(e["username"], e["what"]) for e in second] == [
+        ("pc", "referral (created)"),
         ("auditor", "access-log"),
         ("swsup", "access-log"),
     ]
@@ -344,6 +348,24 @@ def test_a_refused_or_invisible_read_leaves_the_log_clean_of_content(as_user: An
     rid = create(as_user, "pc")["id"]
     assert as_user("sw.hl").get(f"/api/v1/referrals/{rid}").status_code == 404
     assert as_user("pc", "reports").get(f"/api/v1/referrals/{rid}").status_code == 403
-    readers = {e["username"] for e in access_log(as_user("swsup"), rid).get_json()["items"]}
-    assert "sw.hl" not in readers
-    assert "pc" not in readers
+    entries = access_log(as_user("swsup"), rid).get_json()["items"]
+    assert [(e["username"], e["what"]) for e in entries if e["username"] != "swsup"] == [
+        ("pc", "referral (created)")
+    ]
+
+
+def test_every_response_showing_the_referral_is_logged(as_user: Any) -> None:
+    rid = create(as_user, "pc")["id"]
+    fire(as_user, rid, "convene_ird")
+    etag = as_user("sw").get(f"/api/v1/referrals/{rid}").headers["ETag"]
+    patched = as_user("sw").patch(
+        f"/api/v1/referrals/{rid}", {"child": {"school": "St Mary's"}}, headers={"If-Match": etag}
+    )
+    assert patched.status_code == 200
+    entries = access_log(as_user("swsup"), rid).get_json()["items"]
+    assert [(e["username"], e["what"]) for e in entries][:4] == [
+        ("pc", "referral (created)"),
+        ("pc", "referral (convene_ird)"),
+        ("sw", "referral"),
+        ("sw", "referral (corrected)"),
+    ]
