@@ -37,8 +37,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     # Take the write lock up front: nearly every request writes (the access log at least), and
-    # upgrading a read lock later is where SQLite reports "database is locked".
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # upgrading a read lock later is where SQLite reports "database is locked". A connection
+    # marked read_only (health probes) reads beside a writer instead of queueing behind it.
+    read_only = connection.get_execution_options().get("read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:

@@ -26,7 +26,7 @@ def healthz() -> dict[str, Any]:
 def readyz() -> Any:
     """The database is reachable and its migrations are at head."""
     try:
-        with db.database().engine.connect() as connection:
+        with db.database().engine.connect().execution_options(read_only=True) as connection:
             connection.execute(text("SELECT 1"))
             current = database_revision(connection)
     except Exception as exc:  # any failure to reach the database means not ready
