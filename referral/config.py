@@ -23,6 +23,7 @@ class Settings:
     profile: str
     env: str
     instance_path: Path
+    ratelimit_storage: str = "memory://"
 
     def flask_config(self) -> dict[str, object]:
         return {
@@ -35,6 +36,8 @@ class Settings:
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.env == "production",
             "JSON_SORT_KEYS": False,
+            # failed-authentication counts; share them (e.g. redis://) across several workers
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage,
         }
 
 
@@ -61,4 +64,5 @@ def load(environ: Mapping[str, str] | None = None, instance_path: Path | None = 
             raise ConfigError("REFERRAL_DATABASE_URL is required in production")
         url = f"sqlite:///{instance / 'referral.db'}"
     profile = env_vars.get("REFERRAL_PROFILE", DEFAULT_PROFILE)
-    return Settings(url, secret, profile, env, instance)
+    storage = env_vars.get("REFERRAL_RATELIMIT_STORAGE_URI", "memory://")
+    return Settings(url, secret, profile, env, instance, storage)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -18,6 +19,12 @@ TEXT = validate.Length(min=1, max=20_000)
 NAME = validate.Length(min=1, max=200)
 
 
+def not_in_the_future(value: date | None) -> None:
+    # a day's grace: "today" in Scotland can be tomorrow in UTC, or the other way round
+    if value is not None and value > date.today() + timedelta(days=1):
+        raise ValidationError("must not be in the future")
+
+
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -29,7 +36,10 @@ class ChildSchema(StrictSchema):
     given_name = fields.String(required=True, validate=NAME, metadata={"label": "Given name"})
     family_name = fields.String(required=True, validate=NAME, metadata={"label": "Family name"})
     date_of_birth = fields.Date(
-        load_default=None, allow_none=True, metadata={"label": "Date of birth"}
+        load_default=None,
+        allow_none=True,
+        validate=not_in_the_future,
+        metadata={"label": "Date of birth"},
     )
     expected_date_of_delivery = fields.Date(
         load_default=None,

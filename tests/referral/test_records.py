@@ -548,3 +548,10 @@ def test_an_unknown_query_parameter_is_refused_not_ignored(as_user: Any, query: 
     response = as_user("sw").get(query.format(rid=rid))
     assert response.status_code == 422
     assert set(response.get_json()["errors"]) & {"stat", "sort", "after"}
+
+
+def test_a_date_of_birth_in_the_future_is_refused(as_user: Any) -> None:
+    future = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    response = as_user("pc").post("/api/v1/referrals", concern_body(date_of_birth=future))
+    assert response.status_code == 422
+    assert "child.date_of_birth" in response.get_json()["errors"]
