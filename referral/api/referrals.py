@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from referral import db
 from referral.auth import Principal, current_principal
@@ -46,6 +46,19 @@ def _read(principal: Principal, referral_id: str, what: str) -> Any:
     referral = get_visible(db.session(), principal.user, referral_id)
     _log_read(principal, referral, what)
     return referral
+
+
+def _page(query: Select[Any], position: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """One page of rows in `position` order, after the cursor's position."""
+    after = check_sequence_cursor(args["cursor"]) if "cursor" in args else 0
+    limit = args["limit"]
+    rows = list(
+        db.session().scalars(query.where(position > after).order_by(position).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = position.key
+    return {"items": rows, "next_cursor": encode_cursor(getattr(rows[-1], last)) if more else None}
 
 
 def _detail(principal: Principal, referral: Any, what: str) -> Any:
@@ -153,18 +166,7 @@ def events(args: dict[str, Any], referral_id: str) -> Any:
     principal = current_principal()
     principal.require("read")
     referral = _read(principal, referral_id, "events")
-    after = check_sequence_cursor(args["cursor"]) if "cursor" in args else 0
-    rows = list(
-        db.session().scalars(
-            select(Event)
-            .where(Event.referral_id == referral.id, Event.seq > after)
-            .order_by(Event.seq)
-            .limit(args["limit"] + 1)
-        )
-    )
-    more = len(rows) > args["limit"]
-    rows = rows[: args["limit"]]
-    return {"items": rows, "next_cursor": encode_cursor(rows[-1].seq) if more else None}
+    return _page(select(Event).where(Event.referral_id == referral.id), Event.seq, args)
 
 
 @blp.route("/referrals/<referral_id>/access-log", methods=["GET"])
@@ -177,15 +179,5 @@ def access_log(args: dict[str, Any], referral_id: str) -> Any:
     referral = _read(principal, referral_id, "access-log")
     if principal.user.role not in (Role.SUPERVISOR, Role.SENIOR_MANAGER, Role.AUDITOR):
         raise Forbidden("only supervisors and auditors of this area may read the access log")
-    after = check_sequence_cursor(args["cursor"]) if "cursor" in args else 0
-    rows = list(
-        db.session().scalars(
-            select(AccessLogEntry)
-            .where(AccessLogEntry.referral_id == referral.id, AccessLogEntry.id > after)
-            .order_by(AccessLogEntry.id)
-            .limit(args["limit"] + 1)
-        )
-    )
-    more = len(rows) > args["limit"]
-    rows = rows[: args["limit"]]
-    return {"items": rows, "next_cursor": encode_cursor(rows[-1].id) if more else None}
+    query = select(AccessLogEntry).where(AccessLogEntry.referral_id == referral.id)
+    return _page(query, AccessLogEntry.id, args)

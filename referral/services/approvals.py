@@ -10,13 +10,7 @@ from sqlalchemy.orm import Session
 from referral.errors import Conflict, Forbidden
 from referral.models import Approval, Referral, User
 from referral.services.audit import append_event
-from referral.services.referrals import (
-    DbDirectory,
-    load_events,
-    load_stages,
-    subject_of,
-    timescales,
-)
+from referral.services.referrals import situation
 from referral.services.transitions import apply, get_approval
 from referral.services.visibility import get_visible, visible
 from workflow import (
@@ -24,10 +18,8 @@ from workflow import (
     ActorNotPermitted,
     InvalidData,
     TriggerNotAllowed,
-    ValidationContext,
 )
 from workflow.definition import ApprovalRule
-from workflow.registry import engine as engine_for
 from workflow.vocabulary import ROLE_RANK
 
 
@@ -99,15 +91,10 @@ def decide(
         session.flush()
         return approval
     requester = Actor(approval.requested_by, approval.requested_agency, approval.requested_role)
-    engine = engine_for(referral.profile, referral.profile_version)
-    stages = load_stages(session, referral.id)
-    events = load_events(session, referral.id)
-    statuses = timescales(referral, events, now)
-    subject = subject_of(referral, stages, statuses)
-    ctx = ValidationContext(now=now, directory=DbDirectory(session))
+    current = situation(session, referral, now)
     try:
-        outcome = engine.fire(
-            subject, requester, approval.trigger, approval.data, ctx, approved=True
+        outcome = current.engine.fire(
+            current.subject, requester, approval.trigger, approval.data, current.ctx, approved=True
         )
     except (TriggerNotAllowed, ActorNotPermitted, InvalidData) as exc:
         raise Conflict(
@@ -127,8 +114,8 @@ def decide(
     apply(
         session,
         referral,
-        stages,
-        events,
+        current.stages,
+        current.events,
         requester,
         outcome,
         approval.reason,

@@ -16,15 +16,11 @@ from referral.services.referrals import (
     Stages,
     child_json,
     concern_json,
-    load_events,
-    load_stages,
     local_today,
-    subject_of,
-    timescales,
+    situation,
 )
 from referral.services.visibility import visible
 from workflow import Actor
-from workflow.registry import engine as engine_for
 
 
 def is_overdue(referral: Referral, today: date) -> bool:
@@ -237,15 +233,14 @@ def referral_detail(
     session: Session, user: User, referral: Referral, now: datetime
 ) -> dict[str, Any]:
     """One referral in full, as this user may act on it now."""
-    stages = load_stages(session, referral.id)
-    statuses = timescales(referral, load_events(session, referral.id), now)
-    engine = engine_for(referral.profile, referral.profile_version)
+    current = situation(session, referral, now)
+    stages, statuses = current.stages, current.statuses
     actor = Actor(user.username, user.agency, user.role)
     pending = pending_approval(session, referral.id)
     allowed = (
         []
         if user.role in ("auditor", "admin")
-        else engine.allowed_triggers(subject_of(referral, stages, statuses), actor)
+        else current.engine.allowed_triggers(current.subject, actor)
     )
     return {
         **list_item(referral, local_today(referral, now)),

@@ -28,9 +28,10 @@ from referral.models import (
 )
 from referral.services.audit import append_event
 from referral.services.pending import mark_pending_stale
-from workflow import Actor, Subject
+from workflow import Actor, Engine, Subject, ValidationContext
 from workflow.calendar import calendar_for
 from workflow.registry import definition as get_definition
+from workflow.registry import engine as engine_for
 from workflow.timescales import HistoryEvent, TimescaleStatus, current_due, evaluate
 from workflow.vocabulary import PRACTITIONER_ROLES
 
@@ -160,6 +161,32 @@ def subject_of(referral: Referral, stages: Stages, statuses: list[TimescaleStatu
             m["agency"] for m in (registration.core_group if registration else [])
         ),
         initial_cppm_due=current_due(statuses, "initial_cppm"),
+    )
+
+
+@dataclass
+class Situation:
+    """Everything the engine needs to judge a trigger on one referral now, read once."""
+
+    engine: Engine
+    stages: Stages
+    events: list[Event]
+    statuses: list[TimescaleStatus]
+    subject: Subject
+    ctx: ValidationContext
+
+
+def situation(session: Session, referral: Referral, now: datetime) -> Situation:
+    stages = load_stages(session, referral.id)
+    events = load_events(session, referral.id)
+    statuses = timescales(referral, events, now)
+    return Situation(
+        engine=engine_for(referral.profile, referral.profile_version),
+        stages=stages,
+        events=events,
+        statuses=statuses,
+        subject=subject_of(referral, stages, statuses),
+        ctx=ValidationContext(now=now, directory=DbDirectory(session)),
     )
 
 

@@ -15,13 +15,10 @@ from referral.models import Approval, Event, Referral, User
 from referral.services.audit import append_event
 from referral.services.pending import mark_pending_stale, pending_approval
 from referral.services.referrals import (
-    DbDirectory,
     Stages,
-    load_events,
-    load_stages,
     record_agencies,
     refresh_due_dates,
-    subject_of,
+    situation,
     timescales,
 )
 from referral.services.stages import RECORDERS, Recording
@@ -33,9 +30,7 @@ from workflow import (
     Outcome,
     TriggerNotAllowed,
     UnknownTrigger,
-    ValidationContext,
 )
-from workflow.registry import engine as engine_for
 
 
 @dataclass
@@ -84,21 +79,17 @@ def fire(
     now: datetime,
 ) -> Fired:
     """Fire `trigger` on `referral` (already locked and visible to `user`)."""
-    engine = engine_for(referral.profile, referral.profile_version)
     actor = Actor(user.username, user.agency, user.role)
-    stages = load_stages(session, referral.id)
-    events = load_events(session, referral.id)
-    statuses = timescales(referral, events, now)
-    subject = subject_of(referral, stages, statuses)
-    ctx = ValidationContext(now=now, directory=DbDirectory(session))
+    current = situation(session, referral, now)
     try:
-        outcome = engine.fire(subject, actor, trigger, data, ctx)
+        outcome = current.engine.fire(current.subject, actor, trigger, data, current.ctx)
     except UnknownTrigger as exc:
         raise Unprocessable(
             {"trigger": [f"{exc.trigger!r} is not a trigger of this workflow"]}
         ) from exc
     except TriggerNotAllowed as exc:
-        raise _refused(exc, referral, engine.allowed_triggers(subject, actor)) from exc
+        allowed = current.engine.allowed_triggers(current.subject, actor)
+        raise _refused(exc, referral, allowed) from exc
     except ActorNotPermitted as exc:
         raise Forbidden(exc.reason, trigger=trigger) from exc
     except InvalidData as exc:
@@ -109,7 +100,7 @@ def fire(
         return Fired(
             referral, approval=request_approval(session, referral, actor, exc, reason, now)
         )
-    apply(session, referral, stages, events, actor, outcome, reason, now)
+    apply(session, referral, current.stages, current.events, actor, outcome, reason, now)
     return Fired(referral, outcome=outcome, flags=outcome.flags)
 
 
