@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 
 from referral import db
 from referral.auth import Principal, current_principal
-from referral.errors import Forbidden, Unprocessable
+from referral.errors import Forbidden
 from referral.models import AccessLogEntry, Event
 from referral.models.types import utcnow
 from referral.schemas.common import check_sequence_cursor, encode_cursor
@@ -113,9 +113,6 @@ def correct(changes: dict[str, Any], referral_id: str) -> Any:
     """Correct the child's or the concern's details. Needs If-Match; old and new values are kept."""
     principal = current_principal()
     principal.require("write")
-    raw = request.get_json(silent=True) or {}
-    if "state" in raw:
-        raise Unprocessable({"state": ["cannot be patched: fire a trigger instead"]})
     session = db.session()
     referral = get_visible(session, principal.user, referral_id, lock=True)
     transitions.check_if_match(referral, request.headers.get("If-Match"), required=True)

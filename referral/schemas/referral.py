@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from referral.schemas.common import (
     AwareDateTime,
@@ -94,8 +102,14 @@ class ReferralPatchSchema(StrictSchema):
     child = fields.Nested(ChildSchema(partial=True))
     concern = fields.Nested(ConcernSchema(partial=True))
 
+    @pre_load
+    def state_is_not_a_correction(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict) and "state" in data:
+            raise ValidationError("cannot be patched: fire a trigger instead", "state")
+        return data
+
     @validates_schema
-    def something(self, data: dict[str, Any], **_: Any) -> None:
+    def something_to_correct(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("child") and not data.get("concern"):
             raise ValidationError("give child or concern fields to correct", "_schema")
 

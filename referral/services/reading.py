@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from referral.models import Approval, Area, Referral, User
 from referral.schemas.common import decode_cursor, encode_cursor
@@ -45,7 +45,12 @@ def list_referrals(
     session: Session, user: User, args: dict[str, Any], today: date
 ) -> dict[str, Any]:
     """Visible referrals, oldest change first, with an opaque keyset cursor."""
-    query = select(Referral).where(visible(user))
+    # a list item needs the area, not the child or the agencies the detail view loads eagerly
+    query = (
+        select(Referral)
+        .options(lazyload(Referral.child), lazyload(Referral.agencies))
+        .where(visible(user))
+    )
     if "state" in args:
         query = query.where(Referral.state == args["state"])
     if "area" in args:

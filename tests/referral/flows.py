@@ -211,3 +211,15 @@ def walk(as_user: Any, referral_id: str, *triggers: str) -> Any:
         response = fire(as_user, referral_id, trigger)
         assert response.status_code == 200, (trigger, response.get_json())
     return response
+
+
+def is_problem(response: Any, status: int) -> dict[str, Any]:
+    """Assert an RFC 9457 problem of `status` with every required member; return its body."""
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    assert response.mimetype == "application/problem+json"
+    body: dict[str, Any] = response.get_json()
+    assert body["status"] == status
+    for member in ("type", "title", "detail"):
+        assert isinstance(body[member], str), member
+        assert body[member].strip(), member
+    return body

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.referral.flows import concern_body, create, data, walk
+from tests.referral.flows import concern_body, create, data, is_problem, walk
 
 NFA = "close_no_further_action"
 
@@ -72,17 +72,6 @@ def in_investigation(as_user: Any) -> str:
     rid: str = create(as_user)["id"]
     walk(as_user, rid, "convene_ird", "start_investigation")
     return rid
-
-
-def is_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body: dict[str, Any] = response.get_json()
-    assert body["status"] == status
-    for member in ("type", "title", "detail"):
-        assert isinstance(body[member], str), member
-        assert body[member].strip(), member
-    return body
 
 
 # -- requesting -----------------------------------------------------------------------------

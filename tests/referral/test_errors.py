@@ -11,20 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.referral.flows import concern_body, create, data, walk
+from tests.referral.flows import concern_body, create, data, is_problem, walk
 
 PROBLEM = "application/problem+json"
-
-
-def is_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)[:2000]
-    assert response.mimetype == PROBLEM
-    body: dict[str, Any] = response.get_json()
-    assert body["status"] == status
-    for member in ("type", "title", "detail"):
-        assert isinstance(body[member], str), member
-        assert body[member].strip(), member
-    return body
 
 
 def bearer(token: str, **extra: str) -> dict[str, str]:

@@ -369,6 +369,8 @@ def test_a_refused_correction_changes_nothing(
     response = api.patch(f"{LIST}/{rid}", patch, headers={"If-Match": read.headers["ETag"]})
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["errors"]
+    if field == "state":  # says what to do instead, not just "unknown field"
+        assert "fire a trigger" in " ".join(response.get_json()["errors"]["state"])
     assert_unchanged(api, rid, read.get_json()["version"])
 
 
