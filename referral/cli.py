@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from typing import TextIO
 
 import click
 from flask import Flask, current_app
@@ -44,6 +46,31 @@ def db_upgrade(revision: str) -> None:
 
     upgrade(current_app.config["REFERRAL_DATABASE_URL"], revision)
     click.echo(f"database at {revision}")
+
+
+@db_group.command("grant-app-role")
+@click.argument("role")
+def db_grant_app_role(role: str) -> None:
+    """Grant ROLE exactly what the app needs (PostgreSQL; run as the owner after `db upgrade`).
+
+    Serve the app as ROLE: it cannot alter tables, drop or disable the audit triggers, or
+    change or remove an event or an access-log entry.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from referral.db import database
+    from referral.dbgrants import GrantError, grant_app_role
+
+    try:
+        with database().engine.begin() as connection:
+            statements = grant_app_role(connection, role)
+    except GrantError as exc:
+        _fail(str(exc))
+    except DBAPIError as exc:
+        _fail(f"nothing was granted (run this as the owner of the tables): {exc.orig}")
+    for statement in statements:
+        click.echo(statement)
+    click.echo(f"role {role} may now serve the app, and only that")
 
 
 # -- workflow ------------------------------------------------------------------------------------
@@ -193,17 +220,74 @@ def audit_group() -> None:
     """The audit trail."""
 
 
-@audit_group.command("verify")
-def audit_verify() -> None:
-    """Recompute every referral's hash chain; exits 1 if anything was altered or removed."""
+@audit_group.command("checkpoint")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="write here (default: standard output); keep it where the database owner cannot write",
+)
+def audit_checkpoint(output: str | None) -> None:
+    """Write a signed summary of every chain's tip, for `audit verify --checkpoint` later."""
     from referral.db import session
-    from referral.services.audit import verify
+    from referral.models.types import utcnow
+    from referral.services.audit import checkpoint_text, take_checkpoint
 
-    checked, problems = verify(session())
+    document = take_checkpoint(session(), utcnow())
+    text = checkpoint_text(document)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    partial = f"{output}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(partial, output)  # a reader never sees half a checkpoint
+    except OSError as exc:
+        _fail(f"cannot write the checkpoint to {output}: {exc.strerror}")
+    click.echo(f"checkpoint of {document['count']} referral(s) written to {output}", err=True)
+
+
+@audit_group.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="a checkpoint written earlier: also find truncated chains and deleted referrals",
+)
+def audit_verify(checkpoint_file: TextIO | None) -> None:
+    """Check every chain's keyed hashes and replay every referral's events against its rows.
+
+    Exits 1 if anything was altered or removed (or the checkpoint itself was).
+    """
+    from referral.db import session
+    from referral.services.audit import AuditProblem, Checkpoint, read_checkpoint, verify
+
+    problems: list[AuditProblem] = []
+    checkpoint: Checkpoint | None = None
+    if checkpoint_file is not None:
+        try:
+            document = json.load(checkpoint_file)
+        except ValueError:
+            document = None
+        checkpoint, problems = read_checkpoint(document)
+    checked, found = verify(session(), checkpoint)
+    problems += found
     for p in problems:
-        where = f"event {p.seq}" if p.seq is not None else "chain"
-        click.echo(f"TAMPERED {p.reference} ({p.referral_id}) {where}: {p.problem}", err=True)
+        if p.referral_id is None:
+            click.echo(f"TAMPERED {p.where}: {p.problem}", err=True)
+        else:
+            click.echo(f"TAMPERED {p.reference} ({p.referral_id}) {p.where}: {p.problem}", err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) in {checked} events", err=True)
         sys.exit(1)
-    click.echo(f"ok: {checked} events verified, every chain intact")
+    against = (
+        f"; every referral of the checkpoint of {checkpoint.taken_at} is present, its tip intact"
+        if checkpoint is not None
+        else ""
+    )
+    click.echo(
+        f"ok: {checked} events verified, every chain intact, every record matches its events"
+        + against
+    )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from workflow.registry import DEFAULT_PROFILE
 
 DEVELOPMENT_SECRET = "development-only-not-secret"  # noqa: S105 - refused outside development
+DEVELOPMENT_AUDIT_KEY = "development-only-audit-key-not-secret"  # noqa: S105 - same
+AUDIT_KEY_MIN_LENGTH = 32
 
 
 class ConfigError(RuntimeError):
@@ -23,7 +26,10 @@ class Settings:
     profile: str
     env: str
     instance_path: Path
-    ratelimit_storage: str = "memory://"
+    ratelimit_storage: str = "database://"
+    auth_failure_limit: str = "20 per minute"
+    # keys the audit trail's hashes (HMAC); it never goes into the database
+    audit_key: str = field(default=DEVELOPMENT_AUDIT_KEY, repr=False)
 
     def flask_config(self) -> dict[str, object]:
         return {
@@ -31,13 +37,22 @@ class Settings:
             "REFERRAL_DATABASE_URL": self.database_url,
             "REFERRAL_PROFILE": self.profile,
             "REFERRAL_ENV": self.env,
+            "REFERRAL_AUDIT_KEY": self.audit_key,
             "MAX_CONTENT_LENGTH": 1024 * 1024,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
-            "SESSION_COOKIE_SECURE": self.env == "production",
+            "SESSION_COOKIE_SECURE": self.env != "development",
+            "REMEMBER_COOKIE_SECURE": self.env != "development",
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            # idle timeout: a permanent session expires 30 minutes after the last request
+            "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
+            "SESSION_REFRESH_EACH_REQUEST": True,
             "JSON_SORT_KEYS": False,
-            # failed-authentication counts; share them (e.g. redis://) across several workers
-            "RATELIMIT_STORAGE_URI": self.ratelimit_storage,
+            # where failed sign-ins and bad tokens are counted (referral.throttle): the default
+            # `database://` is this app's database, shared by every worker and host
+            "REFERRAL_RATELIMIT_STORAGE_URI": self.ratelimit_storage,
+            "REFERRAL_AUTH_FAILURE_LIMIT": self.auth_failure_limit,
         }
 
 
@@ -64,5 +79,35 @@ def load(environ: Mapping[str, str] | None = None, instance_path: Path | None = 
             raise ConfigError("REFERRAL_DATABASE_URL is required in production")
         url = f"sqlite:///{instance / 'referral.db'}"
     profile = env_vars.get("REFERRAL_PROFILE", DEFAULT_PROFILE)
-    storage = env_vars.get("REFERRAL_RATELIMIT_STORAGE_URI", "memory://")
-    return Settings(url, secret, profile, env, instance, storage)
+    storage = env_vars.get("REFERRAL_RATELIMIT_STORAGE_URI", "").strip() or "database://"
+    failure_limit = env_vars.get("REFERRAL_AUTH_FAILURE_LIMIT", "").strip() or "20 per minute"
+    return Settings(
+        url,
+        secret,
+        profile,
+        env,
+        instance,
+        ratelimit_storage=storage,
+        auth_failure_limit=failure_limit,
+        audit_key=_audit_key(env_vars, env, secret),
+    )
+
+
+def _audit_key(env_vars: Mapping[str, str], env: str, secret: str) -> str:
+    """REFERRAL_AUDIT_KEY: required outside development, long in production, not the secret key."""
+    key = env_vars.get("REFERRAL_AUDIT_KEY", "")
+    if not key:
+        if env != "development":
+            raise ConfigError(
+                "REFERRAL_AUDIT_KEY is required outside development: it keys the audit trail's "
+                "hashes and must be kept outside the database"
+            )
+        key = DEVELOPMENT_AUDIT_KEY
+    elif env == "production" and (key == DEVELOPMENT_AUDIT_KEY or len(key) < AUDIT_KEY_MIN_LENGTH):
+        raise ConfigError(
+            f"REFERRAL_AUDIT_KEY must be a random value of at least {AUDIT_KEY_MIN_LENGTH} "
+            "characters in production"
+        )
+    if key == secret:
+        raise ConfigError("REFERRAL_AUDIT_KEY must differ from REFERRAL_SECRET_KEY")
+    return key

@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 
 os.environ.setdefault("REFERRAL_ENV", "testing")
 os.environ.setdefault("REFERRAL_SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("REFERRAL_AUDIT_KEY", "test-audit-key-not-for-production")
 
 PG_URL = os.environ.get("REFERRAL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
@@ -99,7 +100,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         {
             "REFERRAL_DATABASE_URL": database_url,
             "TESTING": True,
-            "RATELIMIT_ENABLED": True,
+            # each test's outer transaction holds SQLite's write lock, which the database://
+            # store's own transactions would wait for; tests/referral/test_throttle.py covers it
+            "REFERRAL_RATELIMIT_STORAGE_URI": "memory://",
         }
     )
     yield application
@@ -142,9 +145,9 @@ def db_connection(app: Flask, world: World) -> Iterator[Any]:
 
 @pytest.fixture
 def client(app: Flask, db_connection: Any) -> FlaskClient:
-    from referral.auth import limiter
+    from referral import throttle
 
-    limiter.reset()
+    throttle.for_app(app).reset()
     return app.test_client()
 
 
@@ -178,3 +181,23 @@ def as_user(client: FlaskClient, world: World) -> Any:
         return Api(client, world.token(username, scope))
 
     return make
+
+
+#: modules whose tests start servers or commands: run first, so parallel workers share them out
+SLOW_FIRST = (
+    "test_schemathesis",
+    "test_readme",
+    "test_crash",
+    "test_audit_cli",
+    "test_cli",
+    "test_concurrency",
+    "test_audit_roles",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.stem
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order

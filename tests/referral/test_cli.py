@@ -30,6 +30,7 @@ def run(
         **os.environ,
         "REFERRAL_ENV": "production",
         "REFERRAL_SECRET_KEY": "cli-test-secret-0123456789abcdef",
+        "REFERRAL_AUDIT_KEY": "cli-test-audit-key-0123456789abcdef",
         "REFERRAL_DATABASE_URL": url,
         **(env or {}),
     }
