@@ -20,11 +20,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from referral import auth, db, errors
+    from referral import auth, db, errors, security, throttle
     from referral.api import init_app as init_api
 
     db.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
+    throttle.init_app(app)
     auth.init_app(app)
     init_api(app)
     return app

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import Flask, g, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from referral import db
-from referral.errors import Forbidden, Unauthorized
+from referral import db, throttle
+from referral.errors import Forbidden, TooManyRequests, Unauthorized
 from referral.models import ApiToken, User
 from referral.models.types import utcnow
 from workflow import Actor
@@ -30,9 +29,13 @@ SCOPE_GRANTS: dict[str, frozenset[str]] = {
     "write": frozenset({"read", "write"}),
 }
 SESSION_GRANTS = frozenset({"read", "write", "reports"})
+#: the stored prefix of a token: the marker and 8 characters of token_urlsafe's alphabet
+STORED_PREFIX = re.compile(r"rfl_[A-Za-z0-9_-]{8}")
+#: /api/v1 paths anyone may read; every other one authenticates before its arguments are parsed
+API_PATH = "/api/v1/"
+PUBLIC_API_PATHS = frozenset({"/api/v1/openapi.json"})
 
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,26 @@ def _token_principal(raw: str, now: datetime) -> Principal | None:
     return Principal(token.user, "token", SCOPE_GRANTS[token.scope], token.prefix)
 
 
+def _named_account(raw: str) -> str | None:
+    """The user whose (revoked, expired or disabled) token the presented one claims to be."""
+    prefix = raw[:12]
+    if not STORED_PREFIX.fullmatch(prefix):
+        return None
+    query = select(User.username).join(ApiToken, ApiToken.user_id == User.id)
+    return db.session().scalars(query.where(ApiToken.prefix == prefix).limit(1)).first()
+
+
+def _refuse(detail: str, account: str | None = None) -> Unauthorized | TooManyRequests:
+    """A failed credential: counted per address and account; 429 once over the limit."""
+    # this request fails: end its transaction first, so the counter's own short transaction
+    # never waits behind it (SQLite has one writer)
+    db.rollback()
+    retry_after = throttle.fail(throttle.token_keys(request.remote_addr, account))
+    if retry_after is not None:
+        return TooManyRequests(retry_after)
+    return Unauthorized(detail)
+
+
 def current_principal() -> Principal:
     """The caller of this request, or 401."""
     if "principal" in g:
@@ -91,11 +114,12 @@ def current_principal() -> Principal:
     if header:
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
-            raise Unauthorized("use 'Authorization: Bearer <token>'")
+            raise _refuse("use 'Authorization: Bearer <token>'")
+        # a valid token is served whatever its address's count: only failures are limited
         found = _token_principal(raw.strip(), utcnow())
         if found is None:
-            g.auth_failed = True
-            raise Unauthorized("the token is unknown, expired or revoked")
+            account = _named_account(raw.strip())
+            raise _refuse("the token is unknown, expired or revoked", account)
         g.principal = found
         return found
     if current_user.is_authenticated:
@@ -104,12 +128,19 @@ def current_principal() -> Principal:
     raise Unauthorized("sign in, or send a bearer token")
 
 
+def _authenticate_api() -> None:
+    """Who is asking, before any argument is parsed: bad input from strangers is a 401."""
+    if not request.path.startswith(API_PATH) or request.path in PUBLIC_API_PATHS:
+        return
+    if request.routing_exception is not None:  # unknown path or method: 404 or 405 first
+        return
+    current_principal()
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "web.sign_in"
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    limiter.init_app(app)
+    app.before_request(_authenticate_api)
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, json, render_template, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -22,6 +22,10 @@ class ApiError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+
+    def headers(self) -> dict[str, str]:
+        """Response headers this error adds to its problem details."""
+        return {}
 
 
 class BadRequest(ApiError):
@@ -50,6 +54,19 @@ class PreconditionFailed(ApiError):
 
 class PreconditionRequired(ApiError):
     status, title, slug = 428, "Precondition required", "precondition-required"
+
+
+class TooManyRequests(ApiError):
+    status, title, slug = 429, "Too many attempts", "too-many-requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed sign-ins or bad tokens; try again in {retry_after} seconds."
+        )
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Unprocessable(ApiError):
@@ -91,7 +108,9 @@ HTTP_SLUGS = {
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra)
+        response = problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra)
+        response.headers.update(exc.headers())
+        return response
 
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError) -> Response:
@@ -115,20 +134,39 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
-        if not _wants_problem():
-            return exc
         status = exc.code or 500
+        if not _wants_problem():
+            return _html_page(exc) if status in HTML_PAGES else exc
         detail = exc.description or exc.name
         if status == 413:
             detail = "The request body is larger than 1 MiB."
-        if status == 429:
-            detail = f"Too many failed attempts from this address ({detail}); try again later."
         response = problem(status, exc.name, detail, HTTP_SLUGS.get(status, "http-error"))
-        allowed = getattr(exc, "valid_methods", None)
-        if status == 405 and allowed:
-            response.headers["Allow"] = ", ".join(allowed)
-        if status == 429 and (retry := exc.get_headers()):
-            for key, value in retry:
-                if key.lower() == "retry-after":
-                    response.headers[key] = value
+        _copy_headers(exc, response, ("Allow", "Retry-After"))
         return response
+
+
+#: pages outside the API answer these statuses with the app's own page, not the framework's
+HTML_PAGES = {
+    404: ("Page not found", "There is no page at this address. Check it, or start again."),
+    405: (
+        "Method not allowed",
+        "This page cannot be used that way. Go back, or start again.",
+    ),
+}
+
+
+def _html_page(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    title, message = HTML_PAGES[status]
+    page = render_template("http_error.html", status=status, title=title, message=message)
+    response = Response(page, status=status, mimetype="text/html")
+    _copy_headers(exc, response, ("Allow",))
+    return response
+
+
+def _copy_headers(exc: HTTPException, response: Response, names: Sequence[str]) -> None:
+    """Headers werkzeug puts on its own error (405's `Allow`), kept on ours."""
+    wanted = {name.lower() for name in names}
+    for key, value in exc.get_headers():
+        if key.lower() in wanted:
+            response.headers[key] = value

@@ -12,7 +12,7 @@ from referral import db
 from referral.auth import current_principal
 from referral.models import Approval
 from referral.models.types import utcnow
-from referral.schemas.common import decode_cursor, encode_cursor
+from referral.schemas.common import decode_keyset, encode_keyset
 from referral.schemas.referral import ApprovalOut
 from referral.schemas.transition import ApprovalDecisionRequest, ApprovalListArgs
 from referral.services import approvals
@@ -35,10 +35,7 @@ def list_approvals(args: dict[str, Any]) -> Any:
     principal.require("read")
     query = approvals.list_query(principal.user, args.get("status"))
     if "cursor" in args:
-        at, approval_id = decode_cursor(args["cursor"], 2)
-        from datetime import datetime
-
-        before = datetime.fromisoformat(at)
+        before, approval_id = decode_keyset(args["cursor"])
         query = query.where(
             or_(
                 Approval.requested_at < before,
@@ -57,7 +54,7 @@ def list_approvals(args: dict[str, Any]) -> Any:
     last = rows[-1] if rows else None
     return {
         "items": [approval_json(a) for a in rows],
-        "next_cursor": encode_cursor(last.requested_at, last.id) if more and last else None,
+        "next_cursor": encode_keyset(last.requested_at, last.id) if more and last else None,
     }
 
 

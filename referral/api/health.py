@@ -7,15 +7,17 @@ from typing import Any
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from referral import db
+from referral import db, throttle
 from referral.errors import problem
 from referral.migrate import database_revision, head_revision
+from referral.schemas.service import HealthOut, ReadyOut
 
 blp = Blueprint("health", __name__, description="Process and database health (no auth)")
 
 
 @blp.route("/healthz")
 @blp.doc(security=[])
+@blp.response(200, HealthOut)
 def healthz() -> dict[str, Any]:
     """The process is alive."""
     return {"status": "ok"}
@@ -23,8 +25,13 @@ def healthz() -> dict[str, Any]:
 
 @blp.route("/readyz")
 @blp.doc(security=[])
+@blp.response(200, ReadyOut)
 def readyz() -> Any:
-    """The database is reachable and its migrations are at head."""
+    """The database is reachable and its migrations are at head.
+
+    `auth_throttle` is "degraded" while the failed-authentication store is down: requests are
+    still served (without that limit), so the app stays ready.
+    """
     try:
         with db.database().engine.connect().execution_options(read_only=True) as connection:
             connection.execute(text("SELECT 1"))
@@ -42,4 +49,9 @@ def readyz() -> Any:
             database_revision=current,
             head=head,
         )
-    return {"status": "ready", "database": db.database().dialect, "revision": head}
+    return {
+        "status": "ready",
+        "database": db.database().dialect,
+        "revision": head,
+        "auth_throttle": "ok" if throttle.current().healthy() else "degraded",
+    }

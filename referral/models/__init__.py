@@ -5,6 +5,7 @@ from referral.models.audit import AccessLogEntry, Event
 from referral.models.people import ApiToken, Area, User, user_areas
 from referral.models.referrals import (
     Child,
+    ChildIdentity,
     Conference,
     ConferenceMeeting,
     CoreGroupMeeting,
@@ -18,13 +19,16 @@ from referral.models.referrals import (
     Registration,
     RegistrationConcern,
 )
+from referral.models.throttle import AuthFailureCounter
 
 __all__ = [
     "AccessLogEntry",
     "ApiToken",
     "Approval",
     "Area",
+    "AuthFailureCounter",
     "Child",
+    "ChildIdentity",
     "Conference",
     "ConferenceMeeting",
     "CoreGroupMeeting",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from referral.errors import Conflict, Forbidden
+from referral.errors import Conflict, Forbidden, NotFound
 from referral.models import Approval, Referral, User
 from referral.services.audit import append_event
 from referral.services.referrals import situation
@@ -16,11 +16,14 @@ from referral.services.visibility import get_visible, visible
 from workflow import (
     Actor,
     ActorNotPermitted,
+    DataConflict,
     InvalidData,
     TriggerNotAllowed,
 )
 from workflow.definition import ApprovalRule
 from workflow.vocabulary import ROLE_RANK
+
+UNKNOWN_APPROVAL = "no such approval, or not one you can see"
 
 
 def decidable_by(user: User) -> ColumnElement[bool]:
@@ -52,8 +55,12 @@ def decide(
     session: Session, user: User, approval_id: str, decision: str, comment: str, now: datetime
 ) -> Approval:
     """Decide a pending approval; approving applies the trigger, or fails with nothing applied."""
-    approval = get_approval(session, approval_id)
-    referral = get_visible(session, user, approval.referral_id, lock=True)
+    try:
+        approval = get_approval(session, approval_id)
+        referral = get_visible(session, user, approval.referral_id, lock=True)
+    except NotFound:
+        # unknown, or on a referral the user cannot see: one answer, naming nothing
+        raise NotFound(UNKNOWN_APPROVAL) from None
     session.refresh(approval, with_for_update=True)
     decider = Actor(user.username, user.agency, user.role)
     rule = ApprovalRule(approval.approver_role, approval.approver_agency)
@@ -96,7 +103,7 @@ def decide(
         outcome = current.engine.fire(
             current.subject, requester, approval.trigger, approval.data, current.ctx, approved=True
         )
-    except (TriggerNotAllowed, ActorNotPermitted, InvalidData) as exc:
+    except (TriggerNotAllowed, ActorNotPermitted, InvalidData, DataConflict) as exc:
         raise Conflict(
             f"the request can no longer be applied: {exc}; nothing was applied",
             state=referral.state,
