@@ -301,14 +301,11 @@ def _sample_referrals(session: Any) -> int:
                 "child": {
                     "given_name": given,
                     "family_name": family,
-                    "date_of_birth": date(2014 + i % 8, 1 + i % 12, 1 + i),
-                    "chi_number": None,
-                    "sex": None,
-                    "address": None,
+                    "date_of_birth": date(2014 + i % 8, 1 + i % 12, 1 + i).isoformat(),
                     "school": "Demo Primary",
                 },
                 "concern": {
-                    "received_at": now - timedelta(hours=3),
+                    "received_at": (now - timedelta(hours=3)).isoformat(),
                     "source": "professional",
                     "summary": "Bruising seen at school; child says dad hit her.",
                     "categories": ["physical_abuse"],

@@ -27,8 +27,23 @@ from workflow.vocabulary import AGENCIES, CONCERN_CATEGORIES, CONCERN_SOURCES
 STATES = ("concern", "ird", "investigation", "jii", "case_conference", "registered", "closed")
 
 
+class ChildIdentity(Base):
+    """Who a child is across referrals and areas, for counting re-referrals and re-registrations.
+
+    It holds no details: each referral keeps its own record of the child (`Child`), which only
+    its area's users can read. Referrals are linked to an identity by CHI number, or else by a
+    possible-duplicate match on name and date of birth.
+    """
+
+    __tablename__ = "child_identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chi_number: Mapped[str | None] = mapped_column(String(10), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Child(Base):
-    """A child (or unborn baby) known to the system; several referrals may link to one child."""
+    """The child (or unborn baby) as one referral records it: that referral's area's record."""
 
     __tablename__ = "children"
     __table_args__ = (
@@ -39,7 +54,8 @@ class Child(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chi_number: Mapped[str | None] = mapped_column(String(10), unique=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("child_identities.id"), index=True)
+    chi_number: Mapped[str | None] = mapped_column(String(10), index=True)
     given_name: Mapped[str] = mapped_column(String(200))
     family_name: Mapped[str] = mapped_column(String(200))
     # lower-cased "given|family": the possible-duplicate match on name and date of birth
@@ -75,13 +91,17 @@ class Referral(Base):
             name="closure_reason",
         ),
         Index("ix_referrals_area_updated", "area_id", "updated_at", "id"),
+        CheckConstraint(_in("child_match", ("new", "chi", "possible")), name="child_match"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
-    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), unique=True)
+    # how the child matched one already known when the concern was recorded: new, chi or
+    # possible; and the areas holding the match (never their details)
     child_match: Mapped[str] = mapped_column(String(20), default="new")
+    child_match_areas: Mapped[list[str]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(20), index=True)
     profile: Mapped[str] = mapped_column(String(40))
     profile_version: Mapped[int] = mapped_column(Integer)
@@ -306,6 +326,7 @@ class CoreGroupMeeting(Base):
 
 __all__ = [
     "Child",
+    "ChildIdentity",
     "Conference",
     "ConferenceMeeting",
     "CoreGroupMeeting",

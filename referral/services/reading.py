@@ -10,11 +10,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from referral.models import Approval, Area, Referral, User
-from referral.schemas.common import decode_cursor, encode_cursor
+from referral.schemas.common import decode_keyset, encode_keyset
 from referral.services.pending import pending_approval
 from referral.services.referrals import (
     Stages,
     child_json,
+    child_match_json,
     concern_json,
     local_today,
     situation,
@@ -62,8 +63,7 @@ def list_referrals(
     if "updated_since" in args:
         query = query.where(Referral.updated_at >= args["updated_since"])
     if "cursor" in args:
-        after_at, after_id = decode_cursor(args["cursor"], 2)
-        after = datetime.fromisoformat(after_at)
+        after, after_id = decode_keyset(args["cursor"])
         query = query.where(
             or_(
                 Referral.updated_at > after,
@@ -74,7 +74,7 @@ def list_referrals(
     rows = list(session.scalars(query.order_by(Referral.updated_at, Referral.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].updated_at, rows[-1].id) if more and rows else None
+    next_cursor = encode_keyset(rows[-1].updated_at, rows[-1].id) if more and rows else None
     return {"items": [list_item(r, today) for r in rows], "next_cursor": next_cursor}
 
 
@@ -255,7 +255,7 @@ def referral_detail(
         "closed_at": referral.closed_at,
         "created_by": referral.created_by,
         "referrer_agency": referral.referrer_agency,
-        "child_match": referral.child_match,
+        "child_match": child_match_json(referral),
         "child": child_json(referral.child),
         "concern": {**concern_json(referral), "received_at": referral.received_at},
         "allowed_triggers": allowed,

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from referral.errors import Conflict, Forbidden, Unprocessable
 from referral.models import (
+    AccessLogEntry,
     Area,
     Child,
+    ChildIdentity,
     Conference,
     Event,
     Investigation,
@@ -28,8 +30,10 @@ from referral.models import (
 )
 from referral.services.audit import append_event
 from referral.services.pending import mark_pending_stale
-from workflow import Actor, Engine, Subject, ValidationContext
+from referral.services.preconditions import check_if_match
+from workflow import Actor, Engine, InvalidData, Subject, ValidationContext
 from workflow.calendar import calendar_for
+from workflow.fields import parse_datetime
 from workflow.registry import definition as get_definition
 from workflow.registry import engine as engine_for
 from workflow.timescales import HistoryEvent, TimescaleStatus, current_due, evaluate
@@ -186,7 +190,7 @@ def situation(session: Session, referral: Referral, now: datetime) -> Situation:
         events=events,
         statuses=statuses,
         subject=subject_of(referral, stages, statuses),
-        ctx=ValidationContext(now=now, directory=DbDirectory(session)),
+        ctx=validation_context(session, now, referral),
     )
 
 
@@ -221,76 +225,138 @@ def _next_reference(session: Session, area: Area, year: int) -> str:
     return f"{area.reference_prefix}-{year}-{seq.last_number:05d}"
 
 
-def _name_key(given: str, family: str) -> str:
+def name_key(given: str, family: str) -> str:
     return f"{given.strip().lower()}|{family.strip().lower()}"
 
 
-def _find_or_add_child(
-    session: Session, details: dict[str, Any]
-) -> tuple[Child, str, dict[str, Any]]:
-    """Link to a known child: same CHI number, else same name and date of birth.
+def _as_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
-    Returns the child, how it matched, and any change made to a known child's record.
+
+@dataclass(frozen=True)
+class ChildMatch:
+    """How a new concern's child matched a child already known, and where: never their details."""
+
+    kind: str  # "new", "chi" or "possible"
+    identity: ChildIdentity
+    referrals: list[Referral]
+
+    @property
+    def areas(self) -> list[str]:
+        return sorted({r.area.slug for r in self.referrals})
+
+
+def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
+    """The identity of a known child with the same CHI number, else the same name and birth.
+
+    Matching looks across every area (re-referral is counted across Scotland) but only the
+    identity is shared: the new referral keeps its own record of the child.
     """
     chi = details.get("chi_number")
+    identity: ChildIdentity | None = None
+    kind = "new"
     if chi:
-        known = session.scalars(select(Child).where(Child.chi_number == chi)).one_or_none()
-        if known is not None:
-            return known, "chi", {}
-    key = _name_key(details["given_name"], details["family_name"])
-    if details.get("date_of_birth") is not None:
-        match = session.scalars(
-            select(Child)
-            .where(Child.name_key == key, Child.date_of_birth == details["date_of_birth"])
-            .order_by(Child.id)
-        ).first()
-        if match is not None and (not chi or match.chi_number is None):
-            if chi:  # the known child gains the CHI number; the created event records it
-                match.chi_number = chi
-                return match, "possible_duplicate", {"chi_number": {"old": None, "new": chi}}
-            return match, "possible_duplicate", {}
-    child = Child(
-        chi_number=chi or None,
-        given_name=details["given_name"].strip(),
-        family_name=details["family_name"].strip(),
-        name_key=key,
-        date_of_birth=details.get("date_of_birth"),
-        expected_date_of_delivery=details.get("expected_date_of_delivery"),
+        identity = session.scalars(
+            select(ChildIdentity).where(ChildIdentity.chi_number == chi)
+        ).one_or_none()
+        kind = "chi" if identity is not None else kind
+    birth = _as_date(details.get("date_of_birth"))
+    if identity is None and birth is not None:
+        key = name_key(details["given_name"], details["family_name"])
+        candidates = session.scalars(
+            select(ChildIdentity)
+            .join(Child, Child.identity_id == ChildIdentity.id)
+            .where(Child.name_key == key, Child.date_of_birth == birth)
+            .order_by(ChildIdentity.id)
+        ).all()
+        # a known CHI number that differs is a different child
+        found = next((c for c in candidates if not chi or c.chi_number is None), None)
+        if found is not None:
+            identity, kind = found, "possible"
+            if chi:
+                found.chi_number = chi  # the identity gains the CHI number; no details move
+    if identity is None:
+        identity = ChildIdentity(chi_number=chi or None)
+        session.add(identity)
+        session.flush()
+        return ChildMatch("new", identity, [])
+    matched = list(
+        session.scalars(
+            select(Referral)
+            .join(Child, Child.id == Referral.child_id)
+            .where(Child.identity_id == identity.id)
+            .order_by(Referral.created_at, Referral.id)
+        )
+    )
+    return ChildMatch(kind, identity, matched)
+
+
+def _child_record(identity: ChildIdentity, details: dict[str, Any], now: datetime) -> Child:
+    return Child(
+        identity_id=identity.id,
+        created_at=now,
+        chi_number=details.get("chi_number"),
+        given_name=details["given_name"],
+        family_name=details["family_name"],
+        name_key=name_key(details["given_name"], details["family_name"]),
+        date_of_birth=_as_date(details.get("date_of_birth")),
+        expected_date_of_delivery=_as_date(details.get("expected_date_of_delivery")),
         sex=details.get("sex"),
         address=details.get("address"),
         school=details.get("school"),
     )
-    session.add(child)
-    return child, "new", {}
 
 
 def may_record(user: User) -> bool:
     return user.role in PRACTITIONER_ROLES
 
 
+def validation_context(session: Session, now: datetime, referral: Referral | None = None) -> Any:
+    return ValidationContext(
+        now=now,
+        directory=DbDirectory(session),
+        concern_received_at=referral.received_at if referral is not None else None,
+    )
+
+
 def create_referral(
-    session: Session, user: User, payload: dict[str, Any], profile: str, now: datetime
+    session: Session,
+    user: User,
+    payload: Any,
+    profile: str,
+    now: datetime,
+    *,
+    remote_addr: str | None = None,
 ) -> Referral:
-    """Record a concern: the child (linked if known), the referral, and its first event."""
+    """Record a concern: the referral, its own record of the child, and its first event.
+
+    A child already known (here or in another area) is linked by identity; the response says
+    only that a match exists and in which areas, and each matched referral's access log records
+    that it was matched.
+    """
     if not may_record(user):
         raise Forbidden(f"a {user.role.replace('_', ' ')} may not record a concern")
-    area = session.scalars(select(Area).where(Area.slug == payload["area"])).one_or_none()
-    if area is None:
-        raise Unprocessable({"area": ["is not an area known to this system"]})
+    engine = engine_for(profile)
+    try:
+        cleaned = engine.validate_new_referral(payload, validation_context(session, now))
+    except InvalidData as exc:
+        raise Unprocessable(exc.errors) from exc
+    area = session.scalars(select(Area).where(Area.slug == cleaned["area"])).one()
     if area.id not in user.area_ids:
         raise Forbidden("you may record concerns only in your own areas")
-    concern = payload["concern"]
-    if concern["received_at"] > now:
-        raise Unprocessable({"concern.received_at": ["must not be in the future"]})
-    d = get_definition(profile)
-    child, match, child_changes = _find_or_add_child(session, payload["child"])
+    details, concern = cleaned["child"], cleaned["concern"]
+    d = engine.definition
+    match = _match_child(session, details)
+    child = _child_record(match.identity, details, now)
+    session.add(child)
     year = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now).year
     referral = Referral(
         id=uuid.uuid4().hex,
         reference=_next_reference(session, area, year),
         area=area,
         child=child,
-        child_match=match,
+        child_match=match.kind,
+        child_match_areas=match.areas,
         state=d.initial_state,
         profile=d.profile,
         profile_version=d.version,
@@ -298,9 +364,9 @@ def create_referral(
         created_by=user.username,
         created_at=now,
         updated_at=now,
-        received_at=concern["received_at"],
+        received_at=parse_datetime(concern["received_at"]),
         concern_source=concern["source"],
-        concern_summary=concern["summary"].strip(),
+        concern_summary=concern["summary"],
         concern_categories=list(concern.get("categories") or []),
         immediate_risk=concern["immediate_risk"],
         child_spoken_to=concern["child_spoken_to"],
@@ -320,16 +386,35 @@ def create_referral(
         {
             "area": area.slug,
             "child": child_json(child),
-            "child_match": match,
-            "child_changes": child_changes,
+            "child_match": child_match_json(referral),
             "concern": concern_json(referral),
         },
         to_state=referral.state,
     )
+    for matched in match.referrals:
+        session.add(
+            AccessLogEntry(
+                referral_id=matched.id,
+                username=user.username,
+                agency=user.agency,
+                role=user.role,
+                via="match",
+                at=now,
+                what=f"child match ({match.kind}) when {referral.reference} was recorded",
+                remote_addr=remote_addr,
+            )
+        )
     statuses = timescales(referral, [], now)
     refresh_due_dates(referral, Stages(), statuses)
     session.flush()
     return referral
+
+
+def child_match_json(referral: Referral) -> dict[str, Any] | None:
+    """`{"kind", "areas"}` when the child matched one already known, else None."""
+    if referral.child_match == "new":
+        return None
+    return {"kind": referral.child_match, "areas": list(referral.child_match_areas)}
 
 
 def child_json(child: Child) -> dict[str, Any]:
@@ -378,81 +463,178 @@ CONCERN_COLUMNS = {
     "immediate_risk": "immediate_risk",
     "child_spoken_to": "child_spoken_to",
 }
+#: fields a correction may empty (the rest are required facts of the record)
+CLEARABLE = {"chi_number", "sex", "address", "school", "categories"}
+DATES = {"date_of_birth", "expected_date_of_delivery"}
 
 
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
+def _stored(name: str, value: Any) -> Any:
+    """A cleaned value (ISO text for moments) as the column holds it."""
+    if value is None:
+        return [] if name == "categories" else None
+    if name in DATES:
+        return date.fromisoformat(value)
+    if name == "received_at":
+        return parse_datetime(value)
+    return list(value) if name == "categories" else value
+
+
+def _diff(record: Any, columns: dict[str, str], changes: dict[str, Any]) -> dict[str, Any]:
+    diff: dict[str, Any] = {}
+    for name, value in changes.items():
+        old = getattr(record, columns[name])
+        if old != value:
+            diff[name] = {"old": _jsonable(old), "new": _jsonable(value)}
+    return diff
+
+
 def correct_referral(
     session: Session,
     user: User,
     referral: Referral,
-    changes: dict[str, Any],
+    payload: Any,
     now: datetime,
     reason: str | None = None,
-) -> Event | None:
-    """Apply corrections field by field; the event keeps every old and new value."""
+    *,
+    if_match: str | None = None,
+) -> list[Event]:
+    """Correct the child's or the concern's details, field by field, every change audited.
+
+    The child's details are this referral's record. Other open referrals of the same child
+    (same identity) in the same area that the corrector can see are corrected with it, so the
+    area's records agree; each referral whose child changed gets its own `child_corrected`
+    event. Records the corrector cannot see, and other areas' records, are never touched.
+    """
     if not may_record(user):
         raise Forbidden(f"a {user.role.replace('_', ' ')} may not correct a referral")
     if referral.is_closed:
         raise Conflict("a closed referral cannot be corrected", state=referral.state)
-    diff: dict[str, dict[str, Any]] = {}
-    child = referral.child
-    for name, value in (changes.get("child") or {}).items():
-        column = CHILD_COLUMNS[name]
-        if name in ("given_name", "family_name") and (value is None or not str(value).strip()):
-            raise Unprocessable({f"child.{name}": ["must not be blank"]})
-        old = getattr(child, column)
-        if old != value:
-            diff.setdefault("child", {})[name] = {"old": _jsonable(old), "new": _jsonable(value)}
-    for name, value in (changes.get("concern") or {}).items():
-        column = CONCERN_COLUMNS[name]
-        if value is None and name != "categories":
-            raise Unprocessable({f"concern.{name}": ["must not be empty"]})
-        if name == "received_at" and value > now:
-            raise Unprocessable({"concern.received_at": ["must not be in the future"]})
-        old = getattr(referral, column)
-        if old != value:
-            diff.setdefault("concern", {})[name] = {"old": _jsonable(old), "new": _jsonable(value)}
-    if not diff:
-        return None
-    new_child = {
-        **{k: getattr(child, c) for k, c in CHILD_COLUMNS.items()},
-        **(changes.get("child") or {}),
-    }
-    if (new_child["date_of_birth"] is None) == (new_child["expected_date_of_delivery"] is None):
+    if isinstance(payload, dict) and "state" in payload:
+        raise Unprocessable({"state": ["cannot be corrected: fire a trigger instead"]})
+    engine = engine_for(referral.profile, referral.profile_version)
+    try:
+        cleaned = engine.validate_correction(payload, validation_context(session, now))
+    except InvalidData as exc:
+        raise Unprocessable(exc.errors) from exc
+    child_changes = {k: _stored(k, v) for k, v in (cleaned.get("child") or {}).items()}
+    concern_changes = {k: _stored(k, v) for k, v in (cleaned.get("concern") or {}).items()}
+    emptied = [
+        f"child.{k}" for k, v in child_changes.items() if v is None and k not in CLEARABLE | DATES
+    ] + [f"concern.{k}" for k, v in concern_changes.items() if v is None and k not in CLEARABLE]
+    if emptied:
         raise Unprocessable(
-            {
+            {path: ["cannot be emptied: give the corrected value"] for path in emptied}
+        )
+    first_step = _first_step_at(session, referral)
+    if (
+        "received_at" in concern_changes
+        and first_step
+        and concern_changes["received_at"] > first_step
+    ):
+        raise Conflict(
+            "the concern cannot have been received after the IRD started",
+            errors={
+                "concern.received_at": [
+                    f"must not be after the IRD started ({first_step.isoformat()})"
+                ]
+            },
+            state=referral.state,
+        )
+    child = referral.child
+    child_diff = _diff(child, CHILD_COLUMNS, child_changes)
+    concern_diff = _diff(referral, CONCERN_COLUMNS, concern_changes)
+    if not child_diff and not concern_diff:
+        check_if_match(referral, if_match, required=True)
+        return []
+    merged = {k: getattr(child, c) for k, c in CHILD_COLUMNS.items()} | child_changes
+    if (merged["date_of_birth"] is None) == (merged["expected_date_of_delivery"] is None):
+        # each value may be fine; together with what the record holds they are not
+        raise Conflict(
+            "the child would have both or neither of a date of birth and an expected date of "
+            "delivery: correct both in one request",
+            errors={
                 "child.date_of_birth": [
                     "give exactly one of date_of_birth or expected_date_of_delivery"
                 ]
-            }
+            },
+            state=referral.state,
         )
-    chi = new_child["chi_number"]
-    if chi and chi != child.chi_number:
-        other = session.scalars(
-            select(Child.id).where(Child.chi_number == chi, Child.id != child.id)
-        ).first()
-        if other is not None:
-            raise Unprocessable({"child.chi_number": ["another child already has this CHI number"]})
-    for name in diff.get("child", {}):
-        setattr(
-            child,
-            CHILD_COLUMNS[name],
-            (changes["child"][name] or None)
-            if name not in ("given_name", "family_name")
-            else changes["child"][name].strip(),
-        )
-    child.name_key = _name_key(child.given_name, child.family_name)
-    for name in diff.get("concern", {}):
-        value = changes["concern"][name]
-        setattr(
-            referral, CONCERN_COLUMNS[name], list(value or []) if name == "categories" else value
-        )
+    check_if_match(referral, if_match, required=True)
     actor = Actor(user.username, user.agency, user.role)
-    mark_pending_stale(session, referral, actor, now, "corrected")
-    event = append_event(session, referral, actor, "corrected", now, diff, reason=reason)
+    events = []
+    if concern_diff:
+        for name in concern_diff:
+            setattr(referral, CONCERN_COLUMNS[name], concern_changes[name])
+        events.append(
+            _after_change(
+                session,
+                referral,
+                actor,
+                now,
+                "concern_corrected",
+                {"changes": concern_diff},
+                reason,
+            )
+        )
+    if child_diff:
+        siblings = _same_child_here(session, user, referral) if child_diff else []
+        for each in [referral, *siblings]:
+            each_diff = _diff(each.child, CHILD_COLUMNS, {k: child_changes[k] for k in child_diff})
+            if not each_diff:
+                continue
+            for name in each_diff:
+                setattr(each.child, CHILD_COLUMNS[name], child_changes[name])
+            each.child.name_key = name_key(each.child.given_name, each.child.family_name)
+            data = {"changes": each_diff}
+            if each is not referral:
+                data["corrected_through"] = referral.reference
+            events.append(_after_change(session, each, actor, now, "child_corrected", data, reason))
+    return events
+
+
+def _first_step_at(session: Session, referral: Referral) -> datetime | None:
+    """When the first step after the concern happened (the IRD's start), if it has."""
+    ird = session.get(Ird, referral.id)
+    return ird.started_at if ird is not None else None
+
+
+def _same_child_here(session: Session, user: User, referral: Referral) -> list[Referral]:
+    """Open referrals of the same child in the same area that `user` can see, locked."""
+    from referral.services.visibility import visible
+
+    return list(
+        session.scalars(
+            select(Referral)
+            .join(Child, Child.id == Referral.child_id)
+            .where(
+                Child.identity_id == referral.child.identity_id,
+                Referral.id != referral.id,
+                Referral.area_id == referral.area_id,
+                Referral.state != "closed",
+                visible(user),
+            )
+            .order_by(Referral.id)
+            .with_for_update(of=Referral)
+        )
+    )
+
+
+def _after_change(
+    session: Session,
+    referral: Referral,
+    actor: Actor,
+    now: datetime,
+    kind: str,
+    data: dict[str, Any],
+    reason: str | None,
+) -> Event:
+    """Audit a correction of `referral`, stale its pending approval, and refresh its due dates."""
+    mark_pending_stale(session, referral, actor, now, kind)
+    event = append_event(session, referral, actor, kind, now, data, reason=reason)
     stages = load_stages(session, referral.id)
     statuses = timescales(referral, load_events(session, referral.id), now)
     refresh_due_dates(referral, stages, statuses)

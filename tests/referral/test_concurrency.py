@@ -78,11 +78,7 @@ def test_conflicting_triggers_from_several_processes(
         ]
         tokens = [people.create_token(session, u.username, "write", utcnow()) for u in workers]
         body = concern_body(area=area)
-        body["concern"]["received_at"] = utcnow()
-        body["child"]["date_of_birth"] = date(2015, 5, 5)
-        body["child"].update(
-            expected_date_of_delivery=None, chi_number=None, sex=None, address=None, school=None
-        )
+        body["child"]["date_of_birth"] = date(2015, 5, 5).isoformat()
         referral = referrals.create_referral(session, police, body, "scotland", utcnow())
         for trigger, changes in (
             ("convene_ird", {}),

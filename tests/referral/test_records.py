@@ -15,9 +15,9 @@ from flask import Flask
 from sqlalchemy import event, update
 
 from referral.models import Referral
-from referral.schemas.common import chi_problem
 from tests.conftest import PASSWORD, Api
-from tests.referral.flows import concern_body, create, fire, iso, walk
+from tests.referral.flows import concern_body, create, fire, is_problem, iso, now, walk
+from workflow.fields import chi_problem
 
 LIST = "/api/v1/referrals"
 ITEM_KEYS = {"id", "reference", "state", "area", "created_at", "updated_at", "overdue"}
@@ -289,9 +289,9 @@ def test_a_correction_keeps_old_and_new_values(as_user: Any) -> None:
     assert api.get(f"{LIST}/{rid}").get_json()["child"]["family_name"] == "Green"
     events = api.get(f"{LIST}/{rid}/events").get_json()["items"]
     corrected = events[-1]
-    assert corrected["type"] == "corrected"
+    assert corrected["type"] == "child_corrected"
     assert (corrected["actor"], corrected["agency"]) == ("sw", "social_work")
-    assert corrected["data"] == {"child": {"family_name": {"old": "Brown", "new": "Green"}}}
+    assert corrected["data"] == {"changes": {"family_name": {"old": "Brown", "new": "Green"}}}
     # the old ETag no longer matches
     again = api.patch(
         f"{LIST}/{rid}", {"child": {"family_name": "Grey"}}, headers={"If-Match": etag}
@@ -310,8 +310,12 @@ def test_a_concern_correction(as_user: Any) -> None:
     )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["concern"]["summary"] == "Bruising on both arms."
-    data = api.get(f"{LIST}/{rid}/events").get_json()["items"][-1]["data"]
-    assert data["concern"]["categories"] == {"old": ["physical_abuse"], "new": ["neglect"]}
+    event = api.get(f"{LIST}/{rid}/events").get_json()["items"][-1]
+    assert event["type"] == "concern_corrected"
+    assert event["data"]["changes"]["categories"] == {
+        "old": ["physical_abuse"],
+        "new": ["neglect"],
+    }
 
 
 def test_correcting_when_the_concern_was_received_moves_its_timescale(as_user: Any) -> None:
@@ -345,7 +349,7 @@ def assert_unchanged(api: Any, rid: str, version: int) -> None:
     assert body["state"] == "concern"
     assert (body["child"]["family_name"], body["child"]["date_of_birth"]) == ("Brown", "2016-04-02")
     types = [e["type"] for e in api.get(f"{LIST}/{rid}/events").get_json()["items"]]
-    assert "corrected" not in types
+    assert types == ["created"]
 
 
 @pytest.mark.parametrize(
@@ -353,8 +357,6 @@ def assert_unchanged(api: Any, rid: str, version: int) -> None:
     [
         ({"state": "closed"}, "state"),
         ({"state": "closed", "child": {"family_name": "Green"}}, "state"),
-        ({"child": {"family_name": "Green", "date_of_birth": None}}, "child.date_of_birth"),
-        ({"child": {"expected_date_of_delivery": "2027-01-10"}}, "child.date_of_birth"),
         ({"child": {"family_name": "   "}}, "child.family_name"),
         ({"child": {"chi_number": "0204161234"}}, "child.chi_number"),
         ({"child": {"favourite_colour": "blue"}}, "child.favourite_colour"),
@@ -374,18 +376,41 @@ def test_a_refused_correction_changes_nothing(
     assert_unchanged(api, rid, read.get_json()["version"])
 
 
+@pytest.mark.parametrize(
+    "child",
+    [
+        {"family_name": "Green", "date_of_birth": None},
+        {"expected_date_of_delivery": (now() + timedelta(days=60)).date().isoformat()},
+    ],
+)
+def test_both_or_neither_birth_date_conflicts_with_the_record(
+    as_user: Any, child: dict[str, Any]
+) -> None:
+    rid = create(as_user)["id"]
+    api = as_user("sw")
+    read = api.get(f"{LIST}/{rid}")
+    response = api.patch(
+        f"{LIST}/{rid}", {"child": child}, headers={"If-Match": read.headers["ETag"]}
+    )
+    assert "child.date_of_birth" in is_problem(response, 409)["errors"]
+    assert_unchanged(api, rid, read.get_json()["version"])
+
+
+DUE = (now() + timedelta(days=90)).date().isoformat()
+
+
 def test_date_of_birth_may_be_swapped_for_an_expected_date(as_user: Any) -> None:
     rid = create(as_user)["id"]
     api = as_user("sw")
     etag = api.get(f"{LIST}/{rid}").headers["ETag"]
     response = api.patch(
         f"{LIST}/{rid}",
-        {"child": {"date_of_birth": None, "expected_date_of_delivery": "2027-01-10"}},
+        {"child": {"date_of_birth": None, "expected_date_of_delivery": DUE}},
         headers={"If-Match": etag},
     )
     assert response.status_code == 200, response.get_json()
     child = response.get_json()["child"]
-    assert (child["date_of_birth"], child["expected_date_of_delivery"]) == (None, "2027-01-10")
+    assert (child["date_of_birth"], child["expected_date_of_delivery"]) == (None, DUE)
 
 
 def test_a_closed_referral_is_not_corrected(as_user: Any) -> None:
@@ -421,8 +446,8 @@ def test_same_chi_links_to_the_known_child(as_user: Any) -> None:
     chi = valid_chi()
     first = create(as_user, chi_number=chi)
     second = create(as_user, "sw", chi_number=chi)
-    assert first["child_match"] == "new"
-    assert second["child_match"] == "chi"
+    assert first["child_match"] is None
+    assert second["child_match"] == {"kind": "chi", "areas": ["west-dunbartonshire"]}
     assert second["child"]["chi_number"] == chi
     assert first["id"] != second["id"]
 
@@ -431,22 +456,27 @@ def test_same_name_and_birth_date_is_a_possible_duplicate(as_user: Any) -> None:
     first = create(as_user)
     second = create(as_user, "sw", given_name=" amy ", family_name="BROWN")
     other_birthday = create(as_user, "sw", date_of_birth="2016-04-03")
-    assert first["child_match"] == "new"
-    assert second["child_match"] == "possible_duplicate"
-    assert other_birthday["child_match"] == "new"
+    assert first["child_match"] is None
+    assert second["child_match"] == {"kind": "possible", "areas": ["west-dunbartonshire"]}
+    assert second["child"]["given_name"] == "amy"  # as this referral recorded it
+    assert other_birthday["child_match"] is None
 
 
-def test_a_known_child_gaining_a_chi_number_is_recorded(as_user: Any) -> None:
+def test_a_known_child_gaining_a_chi_number_links_later_concerns(as_user: Any) -> None:
     first = create(as_user)
     chi = valid_chi()
     second = create(as_user, "sw", chi_number=chi)
-    assert second["child_match"] == "possible_duplicate"
+    assert second["child_match"] == {"kind": "possible", "areas": ["west-dunbartonshire"]}
+    # each referral keeps its own record of the child: the first is not rewritten
     assert (
         as_user("sw").get(f"/api/v1/referrals/{first['id']}").get_json()["child"]["chi_number"]
-        == chi
+        is None
     )
     created = as_user("sw").get(f"/api/v1/referrals/{second['id']}/events").get_json()["items"][0]
-    assert created["data"]["child_changes"] == {"chi_number": {"old": None, "new": chi}}
+    assert created["data"]["child_match"] == second["child_match"]
+    # the identity now knows the CHI number, so a third concern matches on it for certain
+    third = create(as_user, "sw", given_name="Aimee", chi_number=chi)
+    assert third["child_match"] == {"kind": "chi", "areas": ["west-dunbartonshire"]}
 
 
 def test_different_chi_numbers_are_different_children(as_user: Any) -> None:
@@ -458,7 +488,7 @@ def test_different_chi_numbers_are_different_children(as_user: Any) -> None:
         if chi != first["child"]["chi_number"]
     )
     second = create(as_user, chi_number=other_chi)
-    assert second["child_match"] == "new"
+    assert second["child_match"] is None
     assert second["child"]["chi_number"] == other_chi
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.referral.flows import ATTENDEES, concern_body, create, data, fire, walk
+from tests.referral.flows import ATTENDEES, concern_body, create, data, fire, is_problem, walk
 
 CORE_SAME_AREA = ["pc", "pc2", "doc", "sw", "swsup", "polsup", "swsm"]
 OTHER_AREA = ["sw.hl", "teacher.hl", "swsup.hl"]
@@ -131,9 +131,22 @@ def test_a_contributing_agency_then_sees_the_referral(as_user: Any) -> None:
     rid = create(as_user, "pc")["id"]
     fire(as_user, rid, "convene_ird", participants=ATTENDEES)
     assert not can_read(as_user("other"), rid)
-    response = transition(as_user("doc"), rid, "add_ird_contribution", agency="other")
+    response = transition(as_user("sw"), rid, "add_ird_contribution", agency="other")
     assert response.status_code == 200, response.get_json()
     assert can_read(as_user("other"), rid)
+    event = as_user("sw").get(f"/api/v1/referrals/{rid}/events").get_json()["items"][-1]
+    assert event["data"]["_flags"] == {"recorded_on_behalf_of": "other"}
+
+
+def test_a_police_officer_cannot_open_a_referral_to_another_agency(as_user: Any) -> None:
+    """Naming another agency as the contributor would make the referral visible to all of it."""
+    rid = create(as_user, "pc")["id"]
+    fire(as_user, rid, "convene_ird", participants=ATTENDEES)
+    response = transition(as_user("pc"), rid, "add_ird_contribution", agency="education")
+    assert "own agency" in is_problem(response, 422)["errors"]["data.agency"][0]
+    assert not can_read(as_user("teacher"), rid)
+    own = transition(as_user("pc"), rid, "add_ird_contribution", agency="police")
+    assert own.status_code == 200, own.get_json()
 
 
 def test_an_invitee_agency_then_sees_the_referral(as_user: Any) -> None:
