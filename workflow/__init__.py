@@ -5,6 +5,7 @@ from workflow.engine import Engine, Outcome
 from workflow.errors import (
     ActorNotPermitted,
     ApprovalRequired,
+    DataConflict,
     InvalidData,
     TriggerNotAllowed,
     UnknownTrigger,
@@ -18,6 +19,7 @@ __all__ = [
     "Actor",
     "ActorNotPermitted",
     "ApprovalRequired",
+    "DataConflict",
     "Definition",
     "Directory",
     "Engine",

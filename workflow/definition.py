@@ -129,11 +129,39 @@ DataRule = Callable[[Mapping[str, Any], Subject, ValidationContext, Errors], Non
 
 @dataclass(frozen=True)
 class CrossFieldRule:
-    """A rule across several fields of one trigger's data."""
+    """A rule across several fields of one trigger's data, or between the data and the record."""
 
     description: str
     fields: tuple[str, ...]
     check: DataRule
+    #: the same rule in JSON Schema, where JSON Schema can say it (added to the API document)
+    schema: Mapping[str, Any] | None = None
+    #: the rule compares the data with the referral as recorded: a breach is a conflict (409)
+    conflict: bool = False
+
+
+@dataclass(frozen=True)
+class RecordForm:
+    """The fields and rules of a record that is not a trigger (a new referral, a correction)."""
+
+    name: str
+    label: str
+    fields: tuple[Field, ...]
+    rules: tuple[CrossFieldRule, ...] = ()
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "fields": [f.to_json() for f in self.fields],
+            "rules": [{"description": r.description, "fields": list(r.fields)} for r in self.rules],
+        }
 
 
 @dataclass(frozen=True)
@@ -152,6 +180,8 @@ class Trigger:
     closure_reason_field: str | None = None  # ...or the data field that carries it
     #: (datetime field, days): less notice than this is allowed but flagged `short_notice`
     short_notice: tuple[str, int] | None = None
+    #: agency field: naming another agency than the recorder's is flagged `recorded_on_behalf_of`
+    on_behalf_field: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -243,6 +273,8 @@ class Definition:
     holiday_subdivision: str | None
     timezone: str
     closure_reasons: tuple[str, ...]
+    #: what recording a concern asks for: the area, the child and the concern
+    new_referral: RecordForm
     roles: tuple[str, ...] = tuple(r.value for r in Role)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -272,6 +304,7 @@ class Definition:
                 {"name": s.name, "label": s.label, "description": s.description}
                 for s in self.states
             ],
+            "new_referral": self.new_referral.to_json(),
             "triggers": [t.to_json() for t in self.triggers],
             "roles": list(self.roles),
             "approvals": {

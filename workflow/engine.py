@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from transitions import Machine
 
-from workflow.definition import Actor, Definition, Guard, Subject, Trigger
+from workflow.definition import Actor, CrossFieldRule, Definition, Guard, Subject, Trigger
 from workflow.errors import (
     ActorNotPermitted,
     ApprovalRequired,
+    DataConflict,
     InvalidData,
     TriggerNotAllowed,
     UnknownTrigger,
@@ -48,6 +49,30 @@ def _condition(guard: Guard) -> Any:
 
     check.__name__ = guard.name
     return check
+
+
+def validate_record(
+    fields: tuple[Any, ...],
+    rules: tuple[CrossFieldRule, ...],
+    data: Any,
+    subject: Subject,
+    ctx: ValidationContext,
+) -> dict[str, Any]:
+    """Check `data` against fields and rules: InvalidData first, then DataConflict."""
+    if not isinstance(data, Mapping):
+        raise InvalidData({"data": ["must be an object"]})
+    errors: Errors = {}
+    conflicts: Errors = {}
+    cleaned = clean_fields(fields, data, ctx, errors, conflicts=conflicts)
+    for rule in rules:
+        if any(f in errors or f in conflicts for f in rule.fields):
+            continue  # a field it reads is already wrong; one message per mistake
+        rule.check(cleaned, subject, ctx, conflicts if rule.conflict else errors)
+    if errors:
+        raise InvalidData(errors)
+    if conflicts:
+        raise DataConflict(conflicts)
+    return cleaned
 
 
 class Engine:
@@ -114,16 +139,48 @@ class Engine:
     def validate(
         self, name: str, data: Any, subject: Subject, ctx: ValidationContext
     ) -> dict[str, Any]:
-        """Cleaned data for trigger `name`, or InvalidData with messages keyed by field path."""
+        """Cleaned data for trigger `name`, or InvalidData with messages keyed by field path.
+
+        Data that is valid on its own but conflicts with the referral as recorded raises
+        DataConflict instead, once the data has no other fault.
+        """
         t = self.trigger(name)
+        return validate_record(t.fields, t.rules, data, subject, ctx)
+
+    def validate_new_referral(self, data: Any, ctx: ValidationContext) -> dict[str, Any]:
+        """Cleaned area, child and concern for recording a concern (paths like `child.sex`)."""
+        form = self.definition.new_referral
+        return validate_record(form.fields, form.rules, data, Subject(state=""), ctx)
+
+    def validate_correction(self, data: Any, ctx: ValidationContext) -> dict[str, Any]:
+        """Cleaned corrections: only the child and concern fields given are checked."""
+        form = self.definition.new_referral
+        correctable = tuple(f for f in form.fields if f.item_fields)
         if not isinstance(data, Mapping):
-            raise InvalidData({"data": ["must be an object"]})
+            raise InvalidData({"_schema": ["must be an object"]})
         errors: Errors = {}
-        cleaned = clean_fields(t.fields, data, ctx, errors)
-        for rule in t.rules:
-            if any(f in errors for f in rule.fields):
-                continue  # a field it reads is already wrong; one message per mistake
-            rule.check(cleaned, subject, ctx, errors)
+        cleaned: dict[str, Any] = {}
+        for key in data:
+            if key not in {f.name for f in correctable}:
+                errors.setdefault(str(key), []).append("is not a field of this record")
+        for spec in correctable:
+            if spec.name not in data:
+                continue
+            value = data[spec.name]
+            if value is None:
+                errors.setdefault(spec.name, []).append("must be an object: leave it out instead")
+                continue
+            if not isinstance(value, Mapping):
+                errors.setdefault(spec.name, []).append("must be an object")
+                continue
+            if not value:
+                errors.setdefault(spec.name, []).append("give at least one field to correct")
+                continue
+            cleaned[spec.name] = clean_fields(
+                spec.item_fields, value, ctx, errors, spec.name + ".", partial=True
+            )
+        if not errors and not any(cleaned.values()):
+            errors["_schema"] = ["give the child or concern fields to correct"]
         if errors:
             raise InvalidData(errors)
         return cleaned
@@ -153,7 +210,7 @@ class Engine:
     ) -> Outcome:
         """Check, validate and apply `name`; raise ApprovalRequired unless `approved`."""
         t = self.check(subject, actor, name)
-        cleaned = self.validate(name, data, subject, ctx)
+        cleaned = self.validate(name, data, subject, replace(ctx, actor_agency=actor.agency))
         if t.approval is not None and not approved:
             raise ApprovalRequired(name, cleaned, t.approval.role, t.approval.agency)
         token = _Token(subject)
@@ -166,6 +223,8 @@ class Engine:
             when = parse_datetime(cleaned[t.short_notice[0]])
             if when - ctx.now < timedelta(days=t.short_notice[1]):
                 flags["short_notice"] = True
+        if t.on_behalf_field and cleaned.get(t.on_behalf_field) not in (None, actor.agency):
+            flags["recorded_on_behalf_of"] = cleaned[t.on_behalf_field]
         closure = t.closure_reason
         if t.closure_reason_field:
             closure = cleaned[t.closure_reason_field]

@@ -46,6 +46,20 @@ class InvalidData(WorkflowError):
         self.errors = {k: list(v) for k, v in errors.items()}
 
 
+class DataConflict(WorkflowError):
+    """The data is valid on its own but conflicts with the referral as recorded (HTTP 409).
+
+    For example a meeting said to have been held before the concern was received.
+    """
+
+    def __init__(self, errors: Mapping[str, Sequence[str]]) -> None:
+        super().__init__(
+            "conflicts with the record: "
+            + "; ".join(f"{k} {', '.join(v)}" for k, v in errors.items())
+        )
+        self.errors = {k: list(v) for k, v in errors.items()}
+
+
 class ApprovalRequired(WorkflowError):
     """The trigger is valid but needs a second pair of eyes before it applies (HTTP 202)."""
 

@@ -10,25 +10,25 @@ from marshmallow import RAISE
 from sqlalchemy import Select, select
 
 from referral import db
+from referral.api.openapi import IF_MATCH, OPTIONAL_IF_MATCH, request_body
 from referral.auth import Principal, current_principal
 from referral.errors import Forbidden
 from referral.models import AccessLogEntry, Event
 from referral.models.types import utcnow
-from referral.schemas.common import check_sequence_cursor, encode_cursor
+from referral.schemas.common import decode_position, encode_position
 from referral.schemas.referral import (
+    AccessLogPageArgs,
     AccessLogPageOut,
     ApprovalOut,
     EventPageOut,
     PageArgs,
-    ReferralCreateSchema,
     ReferralListArgs,
     ReferralListOut,
     ReferralOut,
-    ReferralPatchSchema,
     TransitionOut,
 )
 from referral.schemas.transition import TransitionRequest
-from referral.services import access, reading, referrals, transitions
+from referral.services import access, preconditions, reading, referrals, transitions
 from referral.services.referrals import profile_today
 from referral.services.visibility import get_visible
 from workflow.vocabulary import Role
@@ -50,7 +50,7 @@ def _read(principal: Principal, referral_id: str, what: str) -> Any:
 
 def _page(query: Select[Any], position: Any, args: dict[str, Any]) -> dict[str, Any]:
     """One page of rows in `position` order, after the cursor's position."""
-    after = check_sequence_cursor(args["cursor"]) if "cursor" in args else 0
+    after = decode_position(args["cursor"]) if "cursor" in args else 0
     limit = args["limit"]
     rows = list(
         db.session().scalars(query.where(position > after).order_by(position).limit(limit + 1))
@@ -58,26 +58,34 @@ def _page(query: Select[Any], position: Any, args: dict[str, Any]) -> dict[str, 
     more = len(rows) > limit
     rows = rows[:limit]
     last = position.key
-    return {"items": rows, "next_cursor": encode_cursor(getattr(rows[-1], last)) if more else None}
+    return {
+        "items": rows,
+        "next_cursor": encode_position(getattr(rows[-1], last)) if more else None,
+    }
 
 
 def _detail(principal: Principal, referral: Any, what: str) -> Any:
     """The full referral for a response; every response that shows it is an access to log."""
     _log_read(principal, referral, what)
     body = reading.referral_detail(db.session(), principal.user, referral, utcnow())
-    return body, 200, {"ETag": transitions.etag(referral)}
+    return body, 200, {"ETag": preconditions.etag(referral)}
 
 
 @blp.route("/referrals", methods=["POST"])
-@blp.arguments(ReferralCreateSchema)
+@blp.doc(requestBody=request_body("NewReferral", "The area, the child and the concern."))
 @blp.response(201, ReferralOut)
-def create(payload: dict[str, Any]) -> Any:
+def create() -> Any:
     """Record a concern about a child."""
     principal = current_principal()
     principal.require("write")
     now = utcnow()
     referral = referrals.create_referral(
-        db.session(), principal.user, payload, current_app.config["REFERRAL_PROFILE"], now
+        db.session(),
+        principal.user,
+        request.get_json(),
+        current_app.config["REFERRAL_PROFILE"],
+        now,
+        remote_addr=request.remote_addr,
     )
     body, _, headers = _detail(principal, referral, "referral (created)")
     headers["Location"] = f"/api/v1/referrals/{referral.id}"
@@ -107,20 +115,27 @@ def get(referral_id: str) -> Any:
 
 
 @blp.route("/referrals/<referral_id>", methods=["PATCH"])
-@blp.arguments(ReferralPatchSchema)
+@blp.doc(requestBody=request_body("ReferralCorrection"), parameters=[IF_MATCH])
 @blp.response(200, ReferralOut)
-def correct(changes: dict[str, Any], referral_id: str) -> Any:
+def correct(referral_id: str) -> Any:
     """Correct the child's or the concern's details. Needs If-Match; old and new values are kept."""
     principal = current_principal()
     principal.require("write")
     session = db.session()
     referral = get_visible(session, principal.user, referral_id, lock=True)
-    transitions.check_if_match(referral, request.headers.get("If-Match"), required=True)
-    referrals.correct_referral(session, principal.user, referral, changes, utcnow())
+    referrals.correct_referral(
+        session,
+        principal.user,
+        referral,
+        request.get_json(),
+        utcnow(),
+        if_match=request.headers.get("If-Match"),
+    )
     return _detail(principal, referral, "referral (corrected)")
 
 
 @blp.route("/referrals/<referral_id>/transitions", methods=["POST"])
+@blp.doc(parameters=[OPTIONAL_IF_MATCH])
 @blp.arguments(TransitionRequest)
 @blp.response(200, TransitionOut)
 @blp.alt_response(202, schema=ApprovalOut, description="The decision needs approval: it is pending")
@@ -130,7 +145,6 @@ def fire(body: dict[str, Any], referral_id: str) -> Any:
     principal.require("write")
     session = db.session()
     referral = get_visible(session, principal.user, referral_id, lock=True)
-    transitions.check_if_match(referral, request.headers.get("If-Match"), required=False)
     fired = transitions.fire(
         session,
         principal.user,
@@ -139,6 +153,7 @@ def fire(body: dict[str, Any], referral_id: str) -> Any:
         body["data"],
         body.get("reason"),
         utcnow(),
+        if_match=request.headers.get("If-Match"),
     )
     if fired.approval is not None:
         # A Response, so the 202 body is the approval (not dumped through TransitionOut).
@@ -147,7 +162,7 @@ def fire(body: dict[str, Any], referral_id: str) -> Any:
             202,
             {
                 "Location": f"/api/v1/approvals/{fired.approval.id}",
-                "ETag": transitions.etag(referral),
+                "ETag": preconditions.etag(referral),
             },
         )
     body_out, _, headers = _detail(principal, referral, f"referral ({body['trigger']})")
@@ -167,7 +182,7 @@ def events(args: dict[str, Any], referral_id: str) -> Any:
 
 
 @blp.route("/referrals/<referral_id>/access-log", methods=["GET"])
-@blp.arguments(PageArgs, location="query", unknown=RAISE)
+@blp.arguments(AccessLogPageArgs, location="query", unknown=RAISE)
 @blp.response(200, AccessLogPageOut)
 def access_log(args: dict[str, Any], referral_id: str) -> Any:
     """Who read this referral (supervisors, senior managers and auditors of its area)."""

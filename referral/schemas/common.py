@@ -1,15 +1,33 @@
-"""Field types shared by the schemas: aware datetimes, CHI numbers, opaque cursors."""
+"""Field types shared by the schemas: aware datetimes and the cursors of paged lists.
+
+Every cursor has a pattern in the API document, and every string that matches it is a
+position the API can page from: a client (or a fuzzer) cannot make a cursor that fails later.
+"""
 
 from __future__ import annotations
 
-import base64
-import json
-from datetime import date, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
-from workflow.fields import parse_datetime
+from workflow.fields import Field, FieldType, parse_datetime
+from workflow.jsonschema import moment_pattern
+
+#: A keyset position: microseconds since 1970 in UTC, a dot, and a record id.
+KEYSET_PATTERN = r"^[0-9]{1,16}\.[0-9a-f]{32}$"
+
+
+def position_pattern(digits: int) -> str:
+    """A whole number of at most `digits` digits: a position in an append-only sequence."""
+    return f"^(0|[1-9][0-9]{{0,{digits - 1}}})$"
+
+
+#: positions that fit a 32-bit column (an event's seq) and a 64-bit one (an access-log id)
+SEQ_DIGITS, ID_DIGITS = 9, 18
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Any date and time the API can take (years 1900 to 2200), for query arguments.
+ANY_MOMENT = moment_pattern(Field("any", FieldType.DATETIME, "any"), datetime.now(UTC).date())
 
 
 class AwareDateTime(fields.Field):  # type: ignore[type-arg]
@@ -26,65 +44,35 @@ class AwareDateTime(fields.Field):  # type: ignore[type-arg]
         return value.isoformat() if value is not None else None
 
 
-def chi_problem(value: str) -> str | None:
-    """Why `value` is not a valid CHI number (10 digits, DDMMYY prefix, modulus-11 check digit)."""
-    if len(value) != 10 or not (value.isascii() and value.isdigit()):
-        return "must be 10 digits"
-    day, month, year = int(value[0:2]), int(value[2:4]), int(value[4:6])
-    valid_date = False
-    for century in (1900, 2000):
-        try:
-            date(century + year, month, day)
-            valid_date = True
-        except ValueError:
-            continue
-    if not valid_date:
-        return "must start with a valid date of birth (DDMMYY)"
-    total = sum(int(d) * w for d, w in zip(value[:9], range(10, 1, -1), strict=True))
-    check = 11 - total % 11
-    if check == 11:
-        check = 0
-    if check == 10 or check != int(value[9]):
-        return "has a wrong check digit"
-    return None
+def position_cursor(digits: int = SEQ_DIGITS, **kw: Any) -> fields.String:
+    return fields.String(
+        validate=validate.Regexp(position_pattern(digits), error="is not a cursor this API issued"),
+        metadata={"description": "next_cursor of the previous page"},
+        **kw,
+    )
 
 
-def validate_chi(value: str) -> None:
-    problem = chi_problem(value)
-    if problem:
-        raise ValidationError(f"CHI number {problem}")
+def keyset_cursor(**kw: Any) -> fields.String:
+    return fields.String(
+        validate=validate.Regexp(KEYSET_PATTERN, error="is not a cursor this API issued"),
+        metadata={"description": "next_cursor of the previous page"},
+        **kw,
+    )
 
 
-def encode_cursor(*parts: Any) -> str:
-    raw = json.dumps([p.isoformat() if isinstance(p, datetime) else p for p in parts])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+def encode_position(position: int) -> str:
+    return str(position)
 
 
-def decode_cursor(cursor: str, size: int) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        parts = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("is not a cursor this API issued") from exc
-    if not isinstance(parts, list) or len(parts) != size:
-        raise ValidationError("is not a cursor this API issued")
-    return parts
+def decode_position(cursor: str) -> int:
+    return int(cursor)
 
 
-def check_time_id_cursor(cursor: str) -> None:
-    """A cursor of (aware timestamp, id) as `encode_cursor` writes it for keyset paging."""
-    try:
-        at, key = decode_cursor(cursor, 2)
-        if not isinstance(at, str) or not isinstance(key, str):
-            raise ValueError(at)
-        parse_datetime(at)  # aware and within range
-    except (ValidationError, ValueError) as exc:
-        raise ValidationError(["is not a cursor this API issued"], "cursor") from exc
+def encode_keyset(at: datetime, key: str) -> str:
+    micros = (at - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{key}"
 
 
-def check_sequence_cursor(cursor: str) -> int:
-    """A cursor holding one position in a sequence (event seq, log id)."""
-    (after,) = decode_cursor(cursor, 1)
-    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
-        raise ValidationError(["is not a cursor this API issued"], "cursor")
-    return after
+def decode_keyset(cursor: str) -> tuple[datetime, str]:
+    micros, key = cursor.split(".")
+    return EPOCH + timedelta(microseconds=int(micros)), key

@@ -1,36 +1,23 @@
-"""Referral schemas: the concern as recorded, its corrections, list arguments and output."""
+"""Referral schemas: list and page arguments, and the output of referrals, events and logs."""
 
 from __future__ import annotations
-
-from datetime import date, timedelta
-from typing import Any
 
 from marshmallow import (
     RAISE,
     Schema,
-    ValidationError,
     fields,
-    pre_load,
     validate,
-    validates_schema,
 )
 
+from referral.models.referrals import STATES as REFERRAL_STATES
 from referral.schemas.common import (
+    ANY_MOMENT,
+    ID_DIGITS,
     AwareDateTime,
-    check_sequence_cursor,
-    check_time_id_cursor,
-    validate_chi,
+    keyset_cursor,
+    position_cursor,
 )
-from workflow.vocabulary import CONCERN_CATEGORIES, CONCERN_SOURCES, SEXES
-
-TEXT = validate.Length(min=1, max=20_000)
-NAME = validate.Length(min=1, max=200)
-
-
-def not_in_the_future(value: date | None) -> None:
-    # a day's grace: "today" in Scotland can be tomorrow in UTC, or the other way round
-    if value is not None and value > date.today() + timedelta(days=1):
-        raise ValidationError("must not be in the future")
+from workflow.fields import SLUG_PATTERN
 
 
 class StrictSchema(Schema):
@@ -38,117 +25,25 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-class ChildSchema(StrictSchema):
-    """The child, or unborn baby, the concern is about."""
-
-    given_name = fields.String(required=True, validate=NAME, metadata={"label": "Given name"})
-    family_name = fields.String(required=True, validate=NAME, metadata={"label": "Family name"})
-    date_of_birth = fields.Date(
-        load_default=None,
-        allow_none=True,
-        validate=not_in_the_future,
-        metadata={"label": "Date of birth"},
+class ReferralListArgs(StrictSchema):
+    state = fields.String(validate=validate.OneOf(REFERRAL_STATES))
+    area = fields.String(
+        validate=validate.Regexp(SLUG_PATTERN, error="must be an area slug"),
+        metadata={"description": "area slug; an area you cannot see lists nothing"},
     )
-    expected_date_of_delivery = fields.Date(
-        load_default=None,
-        allow_none=True,
-        metadata={"label": "Expected date of delivery", "hint": "For an unborn baby."},
-    )
-    chi_number = fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=validate_chi,
-        metadata={"label": "CHI number", "hint": "10 digits, if known."},
-    )
-    sex = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SEXES))
-    address = fields.String(load_default=None, allow_none=True, validate=TEXT)
-    school = fields.String(load_default=None, allow_none=True, validate=NAME)
-
-    @validates_schema
-    def one_birth_date(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:
-        if partial:
-            return
-        if (data.get("date_of_birth") is None) == (data.get("expected_date_of_delivery") is None):
-            raise ValidationError(
-                "give exactly one of date_of_birth or expected_date_of_delivery",
-                "date_of_birth",
-            )
-
-
-class ConcernSchema(StrictSchema):
-    """The concern as it was received."""
-
-    received_at = AwareDateTime(required=True, metadata={"label": "When the concern was received"})
-    source = fields.String(required=True, validate=validate.OneOf(CONCERN_SOURCES))
-    summary = fields.String(required=True, validate=TEXT, metadata={"label": "What was reported"})
-    categories = fields.List(
-        fields.String(validate=validate.OneOf(CONCERN_CATEGORIES)),
-        load_default=list,
-        metadata={"label": "Areas of concern"},
-    )
-    immediate_risk = fields.Boolean(required=True, metadata={"label": "Immediate risk"})
-    child_spoken_to = fields.Boolean(required=True, metadata={"label": "Child spoken to"})
-
-
-class ReferralCreateSchema(StrictSchema):
-    area = fields.String(required=True, metadata={"description": "Area slug"})
-    child = fields.Nested(ChildSchema, required=True)
-    concern = fields.Nested(ConcernSchema, required=True)
-
-
-class ReferralPatchSchema(StrictSchema):
-    """Corrections to the child or the concern; give only the fields that change."""
-
-    child = fields.Nested(ChildSchema(partial=True))
-    concern = fields.Nested(ConcernSchema(partial=True))
-
-    @pre_load
-    def state_is_not_a_correction(self, data: Any, **_: Any) -> Any:
-        if isinstance(data, dict) and "state" in data:
-            raise ValidationError("cannot be patched: fire a trigger instead", "state")
-        return data
-
-    @validates_schema
-    def something_to_correct(self, data: dict[str, Any], **_: Any) -> None:
-        if not data.get("child") and not data.get("concern"):
-            raise ValidationError("give child or concern fields to correct", "_schema")
-
-
-class ReferralListArgs(Schema):
-    class Meta:
-        unknown = RAISE
-
-    state = fields.String(
-        validate=validate.OneOf(
-            ("concern", "ird", "investigation", "jii", "case_conference", "registered", "closed")
-        )
-    )
-    area = fields.String()
     overdue = fields.Boolean()
-    updated_since = AwareDateTime()
+    updated_since = AwareDateTime(metadata={"format": "date-time", "pattern": ANY_MOMENT})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String()
-
-    @validates_schema
-    def cursor_shape(self, data: dict[str, Any], **_: Any) -> None:
-        if "cursor" in data:
-            check_time_id_cursor(data["cursor"])
+    cursor = keyset_cursor()
 
 
-class PageArgs(Schema):
-    class Meta:
-        unknown = RAISE
-
+class PageArgs(StrictSchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    cursor = fields.String()
+    cursor = position_cursor()
 
-    @validates_schema
-    def cursor_shape(self, data: dict[str, Any], **_: Any) -> None:
-        if "cursor" in data:
-            try:
-                check_sequence_cursor(data["cursor"])
-            except ValidationError as exc:
-                raise ValidationError(exc.messages, "cursor") from exc
+
+class AccessLogPageArgs(PageArgs):
+    cursor = position_cursor(ID_DIGITS)
 
 
 class ChildOut(Schema):
@@ -160,6 +55,13 @@ class ChildOut(Schema):
     sex = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     school = fields.String(allow_none=True)
+
+
+class ChildMatchOut(Schema):
+    kind = fields.String(
+        metadata={"description": "chi (same CHI number) or possible (same name and date of birth)"}
+    )
+    areas = fields.List(fields.String(), metadata={"description": "areas holding the match"})
 
 
 class ConcernOut(Schema):
@@ -221,8 +123,13 @@ class ReferralOut(ReferralItemOut):
     closed_at = AwareDateTime(allow_none=True)
     created_by = fields.String()
     referrer_agency = fields.String()
-    child_match = fields.String(
-        metadata={"description": "new, chi (same CHI number) or possible_duplicate"}
+    child_match = fields.Nested(
+        ChildMatchOut,
+        allow_none=True,
+        metadata={
+            "description": "null when the child is new to the system; otherwise how the child "
+            "matched one already known and which areas hold the match (never their details)"
+        },
     )
     child = fields.Nested(ChildOut)
     concern = fields.Nested(ConcernOut)

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from referral.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from referral.errors import Conflict, Forbidden, NotFound, Unprocessable
 from referral.models import Approval, Event, Referral, User
 from referral.services.audit import append_event
 from referral.services.pending import mark_pending_stale, pending_approval
+from referral.services.preconditions import check_if_match
 from referral.services.referrals import (
     Stages,
     record_agencies,
@@ -26,6 +27,7 @@ from workflow import (
     Actor,
     ActorNotPermitted,
     ApprovalRequired,
+    DataConflict,
     InvalidData,
     Outcome,
     TriggerNotAllowed,
@@ -43,24 +45,9 @@ class Fired:
     flags: dict[str, Any] = field(default_factory=dict)
 
 
-def etag(referral: Referral) -> str:
-    return f'"{referral.id}.{referral.version}"'
-
-
-def check_if_match(referral: Referral, if_match: str | None, *, required: bool) -> None:
-    if if_match is None:
-        if required:
-            from referral.errors import PreconditionRequired
-
-            raise PreconditionRequired("send If-Match with the ETag of the referral you read")
-        return
-    tags = {t.strip() for t in if_match.split(",")}
-    if "*" not in tags and etag(referral) not in tags and f"W/{etag(referral)}" not in tags:
-        raise PreconditionFailed(
-            "the referral has changed since you read it; read it again",
-            version=referral.version,
-            etag=etag(referral),
-        )
+def data_paths(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Messages keyed by their path in the request body (`data.<field>`)."""
+    return {f"data.{k}" if k != "data" else k: v for k, v in errors.items()}
 
 
 def _refused(exc: TriggerNotAllowed, referral: Referral, allowed: list[str]) -> Conflict:
@@ -77,8 +64,14 @@ def fire(
     data: Any,
     reason: str | None,
     now: datetime,
+    *,
+    if_match: str | None = None,
 ) -> Fired:
-    """Fire `trigger` on `referral` (already locked and visible to `user`)."""
+    """Fire `trigger` on `referral` (already locked and visible to `user`).
+
+    `If-Match` is judged once the request itself is known to be valid: a malformed request
+    is refused as such whatever version it names.
+    """
     actor = Actor(user.username, user.agency, user.role)
     current = situation(session, referral, now)
     try:
@@ -93,13 +86,20 @@ def fire(
     except ActorNotPermitted as exc:
         raise Forbidden(exc.reason, trigger=trigger) from exc
     except InvalidData as exc:
-        raise Unprocessable(
-            {f"data.{k}" if k != "data" else k: v for k, v in exc.errors.items()}
+        raise Unprocessable(data_paths(exc.errors)) from exc
+    except DataConflict as exc:
+        raise Conflict(
+            "the data conflicts with the referral as recorded: "
+            + "; ".join(f"{path} {' '.join(m)}" for path, m in data_paths(exc.errors).items()),
+            errors=data_paths(exc.errors),
+            state=referral.state,
         ) from exc
     except ApprovalRequired as exc:
+        check_if_match(referral, if_match, required=False)
         return Fired(
             referral, approval=request_approval(session, referral, actor, exc, reason, now)
         )
+    check_if_match(referral, if_match, required=False)
     apply(session, referral, current.stages, current.events, actor, outcome, reason, now)
     return Fired(referral, outcome=outcome, flags=outcome.flags)
 

@@ -6,17 +6,19 @@ import contextlib
 import copy
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 import workflow
-from tests.workflow.samples import CTX, FIRER, VALID, iso, subject_for
+from tests.workflow.samples import ATTENDEES, CTX, FIRER, NOW, VALID, iso, subject_for
 from workflow import (
     Actor,
     ActorNotPermitted,
     ApprovalRequired,
+    DataConflict,
     InvalidData,
     Subject,
     TriggerNotAllowed,
@@ -173,6 +175,8 @@ PERMISSIONS: list[tuple[str, str, Actor, bool]] = [
 def test_who_may_fire(trigger: str, state: str, actor: Actor, allowed: bool) -> None:
     subject = subject_for(trigger, state)
     data = data_for(trigger, state)
+    if trigger == "add_ird_contribution":
+        data = {**data, "agency": actor.agency}  # each agency records its own contribution
     assert (trigger in ENGINE.allowed_triggers(subject, actor)) is allowed
     if allowed:
         with contextlib.suppress(ApprovalRequired):
@@ -182,6 +186,28 @@ def test_who_may_fire(trigger: str, state: str, actor: Actor, allowed: bool) -> 
             ENGINE.fire(subject, actor, trigger, data, CTX)
         assert refused.value.reason
         assert ENGINE.refusals(subject, actor)[trigger] == refused.value.reason
+
+
+def test_an_agency_records_only_its_own_ird_contribution() -> None:
+    subject = subject_for("add_ird_contribution", "ird")
+    data = data_for("add_ird_contribution", "ird")  # names education
+    police = Actor("pc.morgan", "police", P)
+    with pytest.raises(InvalidData) as refused:
+        ENGINE.fire(subject, police, "add_ird_contribution", data, CTX)
+    assert "own agency" in refused.value.errors["agency"][0]
+    teacher = ENGINE.fire(
+        subject, Actor("teacher.ng", "education", P), "add_ird_contribution", data, CTX
+    )
+    assert "recorded_on_behalf_of" not in teacher.flags
+
+
+def test_social_work_records_a_contribution_on_another_agencys_behalf() -> None:
+    subject = subject_for("add_ird_contribution", "ird")
+    data = data_for("add_ird_contribution", "ird")  # names education
+    outcome = ENGINE.fire(
+        subject, Actor("sw.reid", "social_work", P), "add_ird_contribution", data, CTX
+    )
+    assert outcome.flags == {"recorded_on_behalf_of": "education"}
 
 
 def test_every_trigger_has_a_permission_case() -> None:
@@ -331,7 +357,6 @@ FIELD_CASES: list[tuple[str, dict[str, Any], list[str], str]] = [
     ),
     ("record_jii", {"conducted_at": iso(timedelta(hours=1))}, ["conducted_at"], "future"),
     ("record_jii", {"outcome": "prison"}, ["outcome"], "one of"),
-    ("extend_timescale", {"new_due_date": "2026-03-20"}, ["new_due_date"], "after the current"),
     ("extend_timescale", {"new_due_date": "20/03/2026"}, ["new_due_date"], "YYYY-MM-DD"),
     (
         "extend_timescale",
@@ -347,13 +372,6 @@ FIELD_CASES: list[tuple[str, dict[str, Any], list[str], str]] = [
     ),
     ("schedule_case_conference", {"chair": "dr.shah"}, ["chair"], "social work"),
     (
-        "schedule_case_conference",
-        {"conference_type": "review"},
-        ["conference_type"],
-        "initial, pre_birth, transfer",
-    ),
-    ("schedule_case_conference", {"conference_type": "pre_birth"}, ["conference_type"], "unborn"),
-    (
         "record_inquorate",
         {"rescheduled_for": iso(timedelta(days=20))},
         ["rescheduled_for"],
@@ -361,7 +379,7 @@ FIELD_CASES: list[tuple[str, dict[str, Any], list[str], str]] = [
     ),
     ("record_inquorate", {"absent_agencies": []}, ["absent_agencies"], "at least 1"),
     ("register", {"areas_of_concern": []}, ["areas_of_concern"], "at least 1"),
-    ("register", {"areas_of_concern": ["witchcraft"]}, ["areas_of_concern"], "only"),
+    ("register", {"areas_of_concern": ["witchcraft"]}, ["areas_of_concern.0"], "one of"),
     ("register", {"core_group": []}, ["core_group"], "at least 1"),
     ("register", {"held_at": iso(timedelta(days=1))}, ["held_at"], "future"),
     ("register", {"apologies": [{"agency": "education"}]}, ["apologies.0.name"], "required"),
@@ -377,7 +395,52 @@ FIELD_CASES: list[tuple[str, dict[str, Any], list[str], str]] = [
     ("transfer_out", {"receiving_area": "atlantis"}, ["receiving_area"], "not an area"),
     ("transfer_out", {"moved_on": "2026-02-30"}, ["moved_on"], "not a valid date"),
     ("close", {"closure_reason": "bored"}, ["closure_reason"], "one of"),
+    # limits: every text a length, every list a size, every date a plausible range
+    ("record_jii", {"recording_reference": "R" * 201}, ["recording_reference"], "at most 200"),
+    ("convene_ird", {"reason": "x" * 10_001}, ["reason"], "at most 10000"),
+    ("convene_ird", {"reason": "bad\x00byte"}, ["reason"], "NUL"),
+    ("convene_ird", {"participants": ATTENDEES * 17}, ["participants"], "at most 50"),
+    (
+        "convene_ird",
+        {"participants": [ATTENDEES[0], dict(ATTENDEES[0])]},
+        ["participants"],
+        "same entry twice",
+    ),
+    ("convene_ird", {"started_at": "0001-01-01T00:00:00+00:00"}, ["started_at"], "1900"),
+    ("convene_ird", {"started_at": "0001-01-01T00:00:00+14:00"}, ["started_at"], "1900"),
+    ("record_jii", {"conducted_at": "1899-12-31T10:00:00+00:00"}, ["conducted_at"], "1900"),
+    ("extend_timescale", {"new_due_date": "2028-03-20"}, ["new_due_date"], "must not be after"),
+    ("extend_timescale", {"new_due_date": "2026-03-09"}, ["new_due_date"], "must not be before"),
+    (
+        "schedule_case_conference",
+        {"scheduled_for": iso(timedelta(days=400))},
+        ["scheduled_for"],
+        "1 year from today",
+    ),
+    ("transfer_out", {"moved_on": "2024-01-01"}, ["moved_on"], "1 year ago"),
 ]
+
+CONFLICT_CASES: list[tuple[str, dict[str, Any], str, str]] = [
+    # valid on its own, at odds with the referral as recorded: a conflict (HTTP 409)
+    ("extend_timescale", {"new_due_date": "2026-03-20"}, "new_due_date", "after the current"),
+    ("schedule_case_conference", {"conference_type": "review"}, "conference_type", "initial"),
+    ("schedule_case_conference", {"conference_type": "pre_birth"}, "conference_type", "unborn"),
+    ("convene_ird", {"started_at": iso(-timedelta(days=3))}, "started_at", "before the concern"),
+    ("register", {"held_at": iso(-timedelta(days=3))}, "held_at", "before the concern"),
+]
+
+
+@pytest.mark.parametrize(("trigger", "changes", "path", "fragment"), CONFLICT_CASES)
+def test_data_at_odds_with_the_record_is_a_conflict(
+    trigger: str, changes: dict[str, Any], path: str, fragment: str
+) -> None:
+    state = DEFINITION.trigger(trigger).sources[0]
+    data = {**data_for(trigger, state), **changes}
+    ctx = replace(CTX, concern_received_at=NOW - timedelta(days=1))
+    with pytest.raises(DataConflict) as conflict:
+        ENGINE.fire(subject_for(trigger, state), FIRER[trigger], trigger, data, ctx, approved=True)
+    assert list(conflict.value.errors) == [path]
+    assert fragment in conflict.value.errors[path][0]
 
 
 @pytest.mark.parametrize(("trigger", "changes", "paths", "fragment"), FIELD_CASES)

@@ -13,6 +13,7 @@ from workflow.definition import (
     Guard,
     Period,
     Permission,
+    RecordForm,
     StateInfo,
     Subject,
     TimescaleRule,
@@ -22,6 +23,7 @@ from workflow.fields import (
     Errors,
     Field,
     FieldType,
+    Offset,
     ValidationContext,
     agency,
     boolean,
@@ -29,13 +31,23 @@ from workflow.fields import (
     choices,
     date_field,
     datetime_field,
+    happened_at,
     parse_date,
     parse_datetime,
+    planned_for,
+    record,
     records,
+    short_text,
     text,
     username,
 )
-from workflow.vocabulary import AGENCIES, CONCERN_CATEGORIES, CORE_AGENCIES
+from workflow.vocabulary import (
+    AGENCIES,
+    CONCERN_CATEGORIES,
+    CONCERN_SOURCES,
+    CORE_AGENCIES,
+    SEXES,
+)
 
 PROFILE = "scotland"
 HOLIDAYS = ("GB", "SCT")
@@ -85,10 +97,10 @@ AGENCIES_AGREED = choices(
 NAMED_PERSON_INFORMED = boolean(
     "named_person_informed", "Named person informed", "Was the child's named person told?"
 )
-PERSON = (agency("agency", "Agency"), text("name", "Name"))
+PERSON = (agency("agency", "Agency"), short_text("name", "Name"))
 PERSON_WITH_ROLE = (
     *PERSON,
-    text("role", "Role", "For example: detective sergeant, health visitor."),
+    short_text("role", "Role", "For example: detective sergeant, health visitor."),
 )
 LEAD_PROFESSIONAL = username(
     "lead_professional",
@@ -98,7 +110,7 @@ LEAD_PROFESSIONAL = username(
 )
 
 MEETING_RECORD: tuple[Field, ...] = (
-    datetime_field("held_at", "When the meeting was held", not_future=True),
+    happened_at("held_at", "When the meeting was held"),
     records("attendees", "Attendees", PERSON_WITH_ROLE, min_items=1),
     records("apologies", "Apologies", PERSON, "Invitees who sent apologies.", required=False),
     *VIEWS,
@@ -124,10 +136,16 @@ def _views_pair(
         )
 
 
+def exactly_one_of(*names: str) -> dict[str, Any]:
+    """JSON Schema: exactly one of these text fields is given (the others absent or null)."""
+    return {"oneOf": [{"required": [n], "properties": {n: {"type": "string"}}} for n in names]}
+
+
 VIEWS_PAIR = CrossFieldRule(
     "Record the child's views, or the reason they were not obtained (exactly one).",
     ("childs_views", "childs_views_not_obtained_reason"),
     _views_pair,
+    schema=exactly_one_of("childs_views", "childs_views_not_obtained_reason"),
 )
 
 
@@ -142,6 +160,15 @@ PARENTS_REASON = CrossFieldRule(
     "Give a reason when parents were not informed.",
     ("parents_informed", "parents_not_informed_reason"),
     _parents_reason,
+    schema={
+        "anyOf": [
+            {"properties": {"parents_informed": {"enum": [True]}}},
+            {
+                "required": ["parents_not_informed_reason"],
+                "properties": {"parents_not_informed_reason": {"type": "string"}},
+            },
+        ]
+    },
 )
 
 
@@ -188,6 +215,7 @@ CONFERENCE_TYPE = CrossFieldRule(
     "pre_birth only for an unborn child.",
     ("conference_type",),
     _conference_type,
+    conflict=True,  # the type is judged against the referral's state and child
 )
 
 INQUORATE_RECONVENE_WORKING_DAYS = 10
@@ -231,6 +259,7 @@ AFTER_CURRENT_DUE = CrossFieldRule(
     "The new due date must be after the current initial CPPM due date.",
     ("new_due_date",),
     _after_current_due,
+    conflict=True,  # judged against the due date as recorded
 )
 
 
@@ -247,6 +276,7 @@ SAFETY_PLAN_CONFIRMED = CrossFieldRule(
     "An interim safety plan must be confirmed in place.",
     ("interim_safety_plan_confirmed",),
     _safety_plan_confirmed,
+    schema={"properties": {"interim_safety_plan_confirmed": {"enum": [True]}}},
 )
 
 
@@ -269,6 +299,48 @@ QUORATE = CrossFieldRule(
     _quorate,
 )
 
+
+def _own_agency_or_on_behalf(
+    data: Mapping[str, Any], _s: Subject, ctx: ValidationContext, e: Errors
+) -> None:
+    named = data.get("agency")
+    if named is None or ctx.actor_agency in (None, named, "social_work"):
+        return
+    e.setdefault("agency", []).append(
+        "must be your own agency: only social work may record another agency's contribution"
+    )
+
+
+OWN_AGENCY_OR_ON_BEHALF = CrossFieldRule(
+    "An agency records its own contribution; social work may record one on another agency's "
+    "behalf (NG2021 3.23).",
+    ("agency",),
+    _own_agency_or_on_behalf,
+)
+
+
+def _one_birth_date(data: Mapping[str, Any], _s: Subject, _c: ValidationContext, e: Errors) -> None:
+    child = data.get("child")
+    if not isinstance(child, Mapping):
+        return
+    if (child.get("date_of_birth") is None) == (child.get("expected_date_of_delivery") is None):
+        e.setdefault("child.date_of_birth", []).append(
+            "give exactly one of date_of_birth or expected_date_of_delivery"
+        )
+
+
+ONE_BIRTH_DATE = CrossFieldRule(
+    "Give the child's date of birth, or the expected date of delivery for an unborn baby "
+    "(exactly one).",
+    ("child.date_of_birth", "child.expected_date_of_delivery"),
+    _one_birth_date,
+    schema={
+        "properties": {
+            "child": exactly_one_of("date_of_birth", "expected_date_of_delivery"),
+        }
+    },
+)
+
 # -- guards --------------------------------------------------------------------------------------
 
 DECIDING_CONFERENCE = Guard(
@@ -286,6 +358,63 @@ NOT_TWICE_INQUORATE = Guard(
     "the previous meeting of this conference was also inquorate: two inquorate meetings "
     "must not be held in a row",
     lambda s: not s.last_meeting_inquorate,
+)
+
+# -- recording a concern ---------------------------------------------------------------------------
+
+CHILD_FIELDS: tuple[Field, ...] = (
+    short_text("given_name", "Given name"),
+    short_text("family_name", "Family name"),
+    date_field(
+        "date_of_birth",
+        "Date of birth",
+        "Within the last 25 years.",
+        required=False,
+        not_future=True,
+        earliest=Offset(-300, "months"),
+    ),
+    date_field(
+        "expected_date_of_delivery",
+        "Expected date of delivery",
+        "For an unborn baby: within the next 10 months.",
+        required=False,
+        earliest=Offset(0),
+        latest=Offset(10, "months"),
+    ),
+    Field(
+        "chi_number",
+        FieldType.CHI_NUMBER,
+        "CHI number",
+        "10 digits, if known: the date of birth as DDMMYY, then four digits.",
+        required=False,
+    ),
+    choice("sex", "Sex", SEXES, required=False),
+    text("address", "Address", required=False, max_length=1000),
+    short_text("school", "School or nursery", required=False),
+)
+CONCERN_FIELDS: tuple[Field, ...] = (
+    datetime_field(
+        "received_at",
+        "When the concern was received",
+        "The date and time the concern reached the agency, not when it is typed in.",
+        not_future=True,
+        earliest=Offset(-300, "months"),
+    ),
+    choice("source", "Source of the concern", CONCERN_SOURCES),
+    text("summary", "What was reported", "In the words of the person who raised it."),
+    choices("categories", "Areas of concern", CONCERN_CATEGORIES, required=False),
+    boolean("immediate_risk", "Immediate risk", "Is the child at risk of immediate harm?"),
+    boolean("child_spoken_to", "Child spoken to", "Has anyone spoken with the child?"),
+)
+NEW_REFERRAL = RecordForm(
+    "new_referral",
+    "Record a concern",
+    (
+        Field("area", FieldType.AREA, "Area", "The local authority area the child lives in."),
+        record("child", "The child", CHILD_FIELDS),
+        record("concern", "The concern", CONCERN_FIELDS),
+    ),
+    (ONE_BIRTH_DATE,),
 )
 
 # -- states, triggers, timescales -----------------------------------------------------------------
@@ -332,7 +461,7 @@ TRIGGERS = (
         ("concern",),
         "ird",
         (
-            datetime_field("started_at", "When the IRD started", not_future=True),
+            happened_at("started_at", "When the IRD started"),
             text("reason", "Reason for starting the IRD", "NG2021 3.19: the time and reason."),
             boolean(
                 "out_of_hours",
@@ -351,7 +480,12 @@ TRIGGERS = (
         ("ird",),
         "ird",
         (
-            agency("agency", "Contributing agency"),
+            agency(
+                "agency",
+                "Contributing agency",
+                "Your own agency; social work may record another agency's contribution on its "
+                "behalf, and the record says so.",
+            ),
             text("information_shared", "Information shared"),
             text("checks_made", "Checks made", "Systems and records checked.", required=False),
             text(
@@ -362,6 +496,8 @@ TRIGGERS = (
         ),
         ANY_AGENCY,
         help="Record what one agency shared at the IRD and on what lawful basis.",
+        rules=(OWN_AGENCY_OR_ON_BEHALF,),
+        on_behalf_field="agency",
     ),
     Trigger(
         "close_no_further_action",
@@ -442,7 +578,12 @@ TRIGGERS = (
         ("investigation",),
         "jii",
         (
-            datetime_field("planned_for", "When the interview is planned for"),
+            datetime_field(
+                "planned_for",
+                "When the interview is planned for",
+                not_before_concern=True,
+                latest=Offset(12, "months"),
+            ),
             Field(
                 "interviewers",
                 FieldType.USERNAMES,
@@ -462,9 +603,9 @@ TRIGGERS = (
         ("jii",),
         "investigation",
         (
-            datetime_field("conducted_at", "When the interview took place", not_future=True),
+            happened_at("conducted_at", "When the interview took place"),
             choice("outcome", "Outcome", JII_OUTCOMES),
-            text(
+            short_text(
                 "recording_reference", "Recording reference", "Reference of the master recording."
             ),
             text(
@@ -489,7 +630,9 @@ TRIGGERS = (
         ("investigation",),
         "investigation",
         (
-            date_field("new_due_date", "New due date"),
+            date_field(
+                "new_due_date", "New due date", earliest=Offset(0), latest=Offset(12, "months")
+            ),
             text("reason", "Reason for the extension", "Reasons must be recorded (NG2021 3.38)."),
             boolean(
                 "interim_safety_plan_confirmed",
@@ -524,7 +667,7 @@ TRIGGERS = (
                 "Initial, pre-birth or transfer after an investigation; review for a registered "
                 "child. Transfer: a child on another area's register moving here.",
             ),
-            datetime_field("scheduled_for", "When the conference will be held", future=True),
+            planned_for("scheduled_for", "When the conference will be held"),
             username(
                 "chair",
                 "Chair",
@@ -545,7 +688,15 @@ TRIGGERS = (
         "case_conference",
         (
             choices("absent_agencies", "Agencies absent", AGENCIES, min_items=1),
-            datetime_field("rescheduled_for", "Reconvened for", future=True),
+            datetime_field(
+                "rescheduled_for",
+                "Reconvened for",
+                "Within 10 working days.",
+                future=True,
+                latest=Offset(1, "months"),
+                # ten working days always reach at least 14 calendar days ahead
+                documented_latest=Offset(14),
+            ),
         ),
         THE_CHAIR,
         guards=(NOT_TWICE_INQUORATE,),
@@ -607,7 +758,7 @@ TRIGGERS = (
         ("registered",),
         "registered",
         (
-            datetime_field("held_at", "When the meeting was held", not_future=True),
+            happened_at("held_at", "When the meeting was held"),
             records("attendees", "Attendees", PERSON_WITH_ROLE, min_items=1),
             boolean(
                 "significant_change",
@@ -625,7 +776,13 @@ TRIGGERS = (
         "closed",
         (
             Field("receiving_area", FieldType.AREA, "Receiving area"),
-            date_field("moved_on", "Date the child moved"),
+            date_field(
+                "moved_on",
+                "Date the child moved",
+                "Within the past year or the next three months.",
+                earliest=Offset(-12, "months"),
+                latest=Offset(3, "months"),
+            ),
         ),
         SOCIAL_WORK,
         approval=SUPERVISOR_APPROVAL,
@@ -713,4 +870,5 @@ SCOTLAND_V1 = Definition(
     holiday_subdivision=HOLIDAYS[1],
     timezone=TIMEZONE,
     closure_reasons=CLOSURE_REASONS,
+    new_referral=NEW_REFERRAL,
 )
