@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.live import free_port
 from tests.referral.test_cli import fresh_url  # noqa: F401 - the fixture: an empty database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,13 +22,6 @@ def walkthrough() -> str:
     )
     assert match, "the README has lost its walk-through block"
     return match.group(1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_the_readme_walkthrough_works_as_written(fresh_url: str) -> None:  # noqa: F811

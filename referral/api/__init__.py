@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import swagger_ui_bundle
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
-from flask import Flask, Response, render_template_string, request, send_from_directory
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    render_template_string,
+    request,
+    send_from_directory,
+)
 from flask_smorest import Api
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
+from sqlalchemy import select
 from werkzeug.exceptions import UnprocessableEntity
 
 from referral import db
-from referral.api.openapi import document_triggers
-from referral.auth import limiter
+from referral.api.openapi import finish_document
 from referral.errors import BadRequest, NotFound, Unprocessable, problem
+from referral.models import Area
+from referral.schemas.common import AwareDateTime
+from workflow.registry import definition
 
 API_PREFIX = "/api/v1"
 SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
@@ -31,24 +42,46 @@ def schema_name(schema: Any) -> str:
 
 
 class Problem(Schema):
-    """RFC 9457 problem details, as every error of this API answers."""
+    """RFC 9457 problem details, as every error of this API answers (extension members vary)."""
+
+    class Meta:
+        unknown = INCLUDE
 
     type = fields.String()
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()
-    errors = fields.Dict(metadata={"description": "422: messages by field path"})
+    errors = fields.Dict(
+        metadata={"description": "422 (and 409 for data at odds with the record): by field path"}
+    )
     state = fields.String(metadata={"description": "409: the referral's state"})
     allowed_triggers = fields.List(fields.String(), metadata={"description": "409"})
+    trigger = fields.String(metadata={"description": "409, 403: the trigger refused"})
+    approval_status = fields.String(metadata={"description": "409: the approval's status"})
+    etag = fields.String(metadata={"description": "412: the referral's current ETag"})
+    version = fields.Integer(metadata={"description": "412: the referral's current version"})
 
 
 class ReferralApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api, with errors left to our problem+json handlers."""
+    """flask-smorest's Api, with errors left to our problem+json handlers and the document
+    finished from the workflow's field specs for the day it is served."""
 
     ERROR_SCHEMA = Problem
 
     def _register_error_handlers(self) -> None:
         return None
+
+    def _openapi_json(self) -> Response:
+        profile = current_app.config["REFERRAL_PROFILE"]
+        today = datetime.now(UTC).date()
+        areas = list(db.session().scalars(select(Area.slug).order_by(Area.slug)))
+        key = (profile, today, tuple(areas))
+        cached = getattr(self, "_finished", None)
+        if cached is None or cached[0] != key:
+            finished = finish_document(self.spec.to_dict(), definition(profile), today, areas)
+            cached = (key, json.dumps(finished, indent=2))
+            self._finished = cached
+        return Response(cached[1], mimetype="application/json")
 
 
 def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -79,9 +112,21 @@ def validation_errors(exc: Any) -> dict[str, list[str]]:
     return _flatten(messages)
 
 
-def _failed_authentication(response: Response) -> bool:
-    # module level, so a second app in one process (tests) registers an equal limit, not another
-    return response.status_code == 401
+class RepeatedKey(ValueError):
+    """A JSON object names the same key twice: which one counts is not for us to guess."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in body:
+            raise RepeatedKey(key)
+        body[key] = value
+    return body
 
 
 UNSTORABLE = "must not contain NUL characters or unpaired surrogates"
@@ -129,7 +174,9 @@ DOCS_PAGE = """<!doctype html>
 </body></html>"""
 
 DOCS_INIT = """window.onload = function () {
-  window.ui = SwaggerUIBundle({url: "%s", dom_id: "#swagger-ui", deepLinking: true});
+  window.ui = SwaggerUIBundle({
+    url: "%s", dom_id: "#swagger-ui", deepLinking: true, validatorUrl: null
+  });
 };
 """
 
@@ -158,24 +205,27 @@ def init_app(app: Flask) -> None:
         app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}
     )
     app.extensions["referral.api"] = api
+    api.register_field(AwareDateTime, "string", "date-time")
 
     from referral.api import approvals, health, reference, referrals, workflow
 
-    # Repeated failed authentication from one address answers 429 until the window passes.
-    # One shared count for the whole API, so spreading guesses over endpoints gains nothing.
-    failures = app.config.get("REFERRAL_AUTH_FAILURE_LIMIT", "20 per minute")
-    auth_failures = limiter.shared_limit(
-        failures, scope="auth-failures", deduct_when=_failed_authentication
-    )
+    # failed authentication is limited in referral.auth (referral.throttle), for every endpoint
     for module in (health, workflow, reference, referrals, approvals):
-        if module is not health:
-            auth_failures(module.blp)
         api.register_blueprint(module.blp)
-    document_triggers(api, app.config["REFERRAL_PROFILE"])
+
+    def _too_large() -> Response:
+        return problem(
+            413,
+            "Request Entity Too Large",
+            "The request body is larger than 1 MiB.",
+            "body-too-large",
+        )
 
     @app.before_request
     def _json_body_only() -> Response | None:
         if not request.path.startswith(API_PREFIX + "/"):
+            return None
+        if request.routing_exception is not None:  # no such route or method: 404 or 405 first
             return None
         if _unstorable(request.path):
             raise NotFound("no such resource")
@@ -187,13 +237,9 @@ def init_app(app: Flask) -> None:
         if bad_args:
             raise Unprocessable(bad_args)
         if request.method in ("POST", "PUT", "PATCH"):
-            if request.content_length and request.content_length > app.config["MAX_CONTENT_LENGTH"]:
-                return problem(
-                    413,
-                    "Request Entity Too Large",
-                    "The request body is larger than 1 MiB.",
-                    "body-too-large",
-                )
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            if request.content_length and request.content_length > limit:
+                return _too_large()
             if request.mimetype != "application/json":
                 return problem(
                     415,
@@ -201,8 +247,19 @@ def init_app(app: Flask) -> None:
                     "Send the body as application/json.",
                     "unsupported-media-type",
                 )
+            raw = request.get_data(cache=True)
+            # a body without Content-Length (chunked) is cut at the limit by werkzeug: if more
+            # follows, it was too large (the server terminates the stream, so one byte is safe)
+            if (
+                request.content_length is None
+                and len(raw) >= limit
+                and request.input_stream.read(1)
+            ):
+                return _too_large()
             try:
-                body = json.loads(request.get_data(cache=True))
+                body = json.loads(raw, object_pairs_hook=_refuse_repeated_keys)
+            except RepeatedKey as exc:
+                raise BadRequest(f"The body repeats the key {exc.key!r}.") from None
             except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
                 raise BadRequest("The body is not valid JSON.") from None
             if unstorable := unstorable_text(body):

@@ -40,8 +40,13 @@ def test_trigger_data_is_documented_from_the_field_specs(client: Any) -> None:
         component = schemas[component_name(trigger)]
         assert list(component["properties"]) == [f.name for f in trigger.fields]
         assert sorted(component["required"]) == sorted(f.name for f in trigger.fields if f.required)
-    refs = schemas["TransitionRequest"]["properties"]["data"]["oneOf"]
-    assert len(refs) == len(definition().triggers)
+    shapes = schemas["TransitionRequest"]["oneOf"]
+    assert [s["properties"]["trigger"]["enum"] for s in shapes] == [
+        [t.name] for t in definition().triggers
+    ]
+    assert [s["properties"]["data"]["$ref"] for s in shapes] == [
+        f"#/components/schemas/{component_name(t)}" for t in definition().triggers
+    ]
 
 
 def test_the_docs_page_loads_only_local_assets(client: Any) -> None:

@@ -29,7 +29,9 @@ def test_the_diagram_as_svg_and_mermaid(as_user: Any) -> None:
     mermaid = api.get("/api/v1/workflow/diagram?format=mermaid")
     assert mermaid.mimetype == "text/plain"
     assert "concern --> ird: convene_ird" in mermaid.get_data(as_text=True)
-    assert api.get("/api/v1/workflow/diagram?format=png").status_code == 400
+    png = api.get("/api/v1/workflow/diagram?format=png")
+    assert png.status_code == 422
+    assert "format" in png.get_json()["errors"]
 
 
 def test_reference_vocabularies_and_areas(as_user: Any) -> None:
