@@ -63,16 +63,15 @@ def load(environ: Mapping[str, str] | None = None, instance_path: Path | None = 
     if env not in ("development", "production", "testing"):
         raise ConfigError("REFERRAL_ENV must be development, testing or production")
     instance = instance_path or Path(env_vars.get("REFERRAL_INSTANCE_PATH", "instance")).resolve()
-    secret = env_vars.get("REFERRAL_SECRET_KEY", "")
-    if not secret:
-        if env != "development":
-            raise ConfigError(
-                "REFERRAL_SECRET_KEY is required outside development "
-                "(set REFERRAL_ENV=development to run locally with a throwaway key)"
-            )
-        secret = DEVELOPMENT_SECRET
-    elif env == "production" and (secret == DEVELOPMENT_SECRET or len(secret) < 16):
-        raise ConfigError("REFERRAL_SECRET_KEY must be a long random value in production")
+    secret = _secret(
+        env_vars.get("REFERRAL_SECRET_KEY", ""),
+        env,
+        DEVELOPMENT_SECRET,
+        16,
+        missing="REFERRAL_SECRET_KEY is required outside development "
+        "(set REFERRAL_ENV=development to run locally with a throwaway key)",
+        weak="REFERRAL_SECRET_KEY must be a long random value in production",
+    )
     url = env_vars.get("REFERRAL_DATABASE_URL", "")
     if not url:
         if env == "production":
@@ -93,21 +92,32 @@ def load(environ: Mapping[str, str] | None = None, instance_path: Path | None = 
     )
 
 
+def _secret(
+    value: str, env: str, development_default: str, min_length: int, *, missing: str, weak: str
+) -> str:
+    """A secret setting: a throwaway default in development only; long and not that default
+    in production."""
+    if not value:
+        if env != "development":
+            raise ConfigError(missing)
+        return development_default
+    if env == "production" and (value == development_default or len(value) < min_length):
+        raise ConfigError(weak)
+    return value
+
+
 def _audit_key(env_vars: Mapping[str, str], env: str, secret: str) -> str:
     """REFERRAL_AUDIT_KEY: required outside development, long in production, not the secret key."""
-    key = env_vars.get("REFERRAL_AUDIT_KEY", "")
-    if not key:
-        if env != "development":
-            raise ConfigError(
-                "REFERRAL_AUDIT_KEY is required outside development: it keys the audit trail's "
-                "hashes and must be kept outside the database"
-            )
-        key = DEVELOPMENT_AUDIT_KEY
-    elif env == "production" and (key == DEVELOPMENT_AUDIT_KEY or len(key) < AUDIT_KEY_MIN_LENGTH):
-        raise ConfigError(
-            f"REFERRAL_AUDIT_KEY must be a random value of at least {AUDIT_KEY_MIN_LENGTH} "
-            "characters in production"
-        )
+    key = _secret(
+        env_vars.get("REFERRAL_AUDIT_KEY", ""),
+        env,
+        DEVELOPMENT_AUDIT_KEY,
+        AUDIT_KEY_MIN_LENGTH,
+        missing="REFERRAL_AUDIT_KEY is required outside development: it keys the audit trail's "
+        "hashes and must be kept outside the database",
+        weak=f"REFERRAL_AUDIT_KEY must be a random value of at least {AUDIT_KEY_MIN_LENGTH} "
+        "characters in production",
+    )
     if key == secret:
         raise ConfigError("REFERRAL_AUDIT_KEY must differ from REFERRAL_SECRET_KEY")
     return key

@@ -18,6 +18,11 @@ def pending_approval(session: Session, referral_id: str) -> Approval | None:
     ).one_or_none()
 
 
+def stale_comment(because: str) -> str:
+    """What a pending approval says once a change to its referral made it stale."""
+    return f"stale: the referral changed ({because}) before a decision"
+
+
 def mark_pending_stale(
     session: Session, referral: Referral, actor: Actor, now: datetime, because: str
 ) -> None:
@@ -27,7 +32,7 @@ def mark_pending_stale(
         return
     pending.status = "stale"
     pending.decided_at = now
-    pending.comment = f"stale: the referral changed ({because}) before a decision"
+    pending.comment = stale_comment(because)
     append_event(
         session,
         referral,

@@ -27,6 +27,7 @@ from referral.models import (
     Registration,
     RegistrationConcern,
 )
+from referral.services.pending import stale_comment
 from referral.services.referrals import (
     CHILD_COLUMNS,
     CONCERN_COLUMNS,
@@ -282,11 +283,10 @@ def _decided(status: str) -> Callable[[Replay, Row[Any]], None]:
 
 
 def on_approval_stale(replay: Replay, event: Row[Any]) -> None:
-    # as referral.services.pending.mark_pending_stale writes it
     approval = replay.approvals[event.data["approval_id"]]
     approval.status = "stale"
     approval.decided_at = event.at
-    approval.comment = f"stale: the referral changed ({event.data['because']}) before a decision"
+    approval.comment = stale_comment(event.data["because"])
 
 
 #: how each type of event changes the referral; add one handler per new event type
