@@ -32,6 +32,8 @@ class Subject:
     interviewers: tuple[str, ...] = ()  # the two interviewers of the planned JII
     core_group_agencies: frozenset[str] = frozenset()
     initial_cppm_due: date | None = None  # current due date of the initial CPPM timescale
+    area: str | None = None  # slug of the referral's area
+    transfer_in: bool = False  # recorded by a receiving area for a child registered elsewhere
 
 
 # -- who may fire ---------------------------------------------------------------------------
@@ -54,6 +56,8 @@ class Permission:
 
     def refusal(self, actor: Actor, subject: Subject) -> str | None:
         """Why `actor` may not fire, or None when they may."""
+        if not self.roles:
+            return "this is recorded by the system, not by a user"
         if actor.role not in self.roles:
             return f"a {actor.role.replace('_', ' ')} may not record this"
         if self.relationship == "chair":
@@ -74,6 +78,8 @@ class Permission:
         return None
 
     def describe(self) -> str:
+        if not self.roles:
+            return "the system only, as a consequence of another record"
         who = "practitioner" if self.roles == PRACTITIONER_ROLES else " or ".join(self.roles)
         if self.relationship:
             return RELATIONSHIPS[self.relationship]
@@ -140,6 +146,19 @@ class CrossFieldRule:
     conflict: bool = False
 
 
+#: What a flag rule says about a firing: a value to record under the flag's name, or None.
+FlagCheck = Callable[[Mapping[str, Any], Subject], Any]
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """Something a trigger's record is flagged with, for someone to act on (never a refusal)."""
+
+    name: str
+    description: str
+    check: FlagCheck
+
+
 @dataclass(frozen=True)
 class RecordForm:
     """The fields and rules of a record that is not a trigger (a new referral, a correction)."""
@@ -169,7 +188,7 @@ class Trigger:
     name: str
     label: str
     sources: tuple[str, ...]
-    dest: str
+    dest: str | None  # None: stays in whichever source state it was fired in
     fields: tuple[Field, ...]
     permission: Permission
     help: str = ""
@@ -182,6 +201,7 @@ class Trigger:
     short_notice: tuple[str, int] | None = None
     #: agency field: naming another agency than the recorder's is flagged `recorded_on_behalf_of`
     on_behalf_field: str | None = None
+    flag_rules: tuple[FlagRule, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,7 +209,7 @@ class Trigger:
             "label": self.label,
             "help": self.help,
             "sources": list(self.sources),
-            "dest": self.dest,
+            "dest": self.dest,  # null: the referral stays in the state it was in
             "fields": [f.to_json() for f in self.fields],
             "rules": [{"description": r.description, "fields": list(r.fields)} for r in self.rules],
             "guards": [{"name": g.name, "description": g.description} for g in self.guards],
@@ -197,6 +217,7 @@ class Trigger:
             "approval": self.approval.to_json() if self.approval else None,
             "closure_reason": self.closure_reason
             or (f"from field {self.closure_reason_field}" if self.closure_reason_field else None),
+            "flags": [{"name": f.name, "description": f.description} for f in self.flag_rules],
             "short_notice": {"field": self.short_notice[0], "days": self.short_notice[1]}
             if self.short_notice
             else None,
@@ -234,21 +255,53 @@ class TimescaleRule:
     after_pre_birth: Period | None = None
     #: trigger whose approval moves the due date to its `new_due_date`
     extended_by: str | None = None
+    #: triggers that decide the step is not needed: the clock stops as `not_required`
+    not_required_by: tuple[str, ...] = ()
+    #: (field, value): start only when the starting trigger's data holds this value
+    start_when: tuple[str, Any] | None = None
+    #: for an unborn child the clock starts on these instead of `starts_on`
+    unborn_starts_on: tuple[str, ...] | None = None
+    #: notified after the cap (28 weeks' gestation) had passed: due at the period, flagged
+    late_notification_floor: bool = False
+    #: "national" (the guidance) or "local practice" (a profile setting a partnership may change)
+    basis: str = "national"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "label": self.label,
             "description": self.description,
+            "basis": self.basis,
             "starts_on": list(self.starts_on),
+            "unborn_starts_on": list(self.unborn_starts_on)
+            if self.unborn_starts_on is not None
+            else None,
+            "start_when": {"field": self.start_when[0], "value": self.start_when[1]}
+            if self.start_when
+            else None,
             "period": self.period.to_json(),
             "met_by": list(self.met_by),
+            "not_required_by": list(self.not_required_by),
             "unborn_cap_before_delivery": self.unborn_cap_before_delivery.to_json()
             if self.unborn_cap_before_delivery
             else None,
+            "late_notification_floor": self.late_notification_floor,
             "after_pre_birth": self.after_pre_birth.to_json() if self.after_pre_birth else None,
             "extended_by": self.extended_by,
         }
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One profile setting: its value, what it means, and whether it is national or local."""
+
+    value: Any
+    description: str
+    basis: str = "local practice"
+
+    def to_json(self) -> dict[str, Any]:
+        value = list(self.value) if isinstance(self.value, tuple) else self.value
+        return {"value": value, "description": self.description, "basis": self.basis}
 
 
 @dataclass(frozen=True)
@@ -276,7 +329,19 @@ class Definition:
     #: what recording a concern asks for: the area, the child and the concern
     new_referral: RecordForm
     roles: tuple[str, ...] = tuple(r.value for r in Role)
+    #: settings a partnership may change, with what each means (shown in GET /workflow)
+    settings: Mapping[str, Setting] = field(default_factory=dict)
+    #: the `holidays` release whose calendar this version's working days were judged by
+    holidays_version: str | None = None
+    #: corrections of the child recompute due dates (v1) or leave them as they were (v2)
+    recompute_on_correction: bool = True
+    #: a clock still running when the referral closes, and not overdue by then, is judged
+    #: `not_required` (v2) rather than left `pending` on a closed record (v1)
+    closing_stops_clocks: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def dest_of(self, trigger: Trigger, source: str) -> str:
+        return trigger.dest if trigger.dest is not None else source
 
     def trigger(self, name: str) -> Trigger:
         for t in self.triggers:
@@ -311,10 +376,12 @@ class Definition:
                 t.name: t.approval.to_json() for t in self.triggers if t.approval is not None
             },
             "timescales": [r.to_json() for r in self.timescales],
+            "settings": {name: setting.to_json() for name, setting in self.settings.items()},
             "calendar": {
                 "holidays": {
                     "country": self.holiday_country,
                     "subdivision": self.holiday_subdivision,
+                    "library_version": self.holidays_version,
                 },
                 "timezone": self.timezone,
             },

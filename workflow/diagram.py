@@ -27,7 +27,7 @@ class _Edge:
 def _edges(definition: Definition) -> list[_Edge]:
     """One edge per (source, trigger), in definition order."""
     return [
-        _Edge(source, t.dest, t.name, t.approval is not None)
+        _Edge(source, t.dest or source, t.name, t.approval is not None)
         for t in definition.triggers
         for source in t.sources
     ]

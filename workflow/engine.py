@@ -207,9 +207,16 @@ class Engine:
         ctx: ValidationContext,
         *,
         approved: bool = False,
+        system: bool = False,
     ) -> Outcome:
-        """Check, validate and apply `name`; raise ApprovalRequired unless `approved`."""
-        t = self.check(subject, actor, name)
+        """Check, validate and apply `name`; raise ApprovalRequired unless `approved`.
+
+        `system` fires a trigger no user may fire (a consequence of another record, e.g. a
+        transfer completed by the receiving area): the state and the data are still checked.
+        """
+        t = self.trigger(name) if system else self.check(subject, actor, name)
+        if system and subject.state not in t.sources:
+            raise TriggerNotAllowed(name, subject.state, [f"{name} is not possible now"])
         cleaned = self.validate(name, data, subject, replace(ctx, actor_agency=actor.agency))
         if t.approval is not None and not approved:
             raise ApprovalRequired(name, cleaned, t.approval.role, t.approval.agency)
@@ -225,6 +232,10 @@ class Engine:
                 flags["short_notice"] = True
         if t.on_behalf_field and cleaned.get(t.on_behalf_field) not in (None, actor.agency):
             flags["recorded_on_behalf_of"] = cleaned[t.on_behalf_field]
+        for rule in t.flag_rules:
+            value = rule.check(cleaned, subject)
+            if value is not None and value is not False:
+                flags[rule.name] = value
         closure = t.closure_reason
         if t.closure_reason_field:
             closure = cleaned[t.closure_reason_field]

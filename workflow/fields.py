@@ -42,11 +42,15 @@ class FieldType(StrEnum):
     USERNAMES = "usernames"  # several users of this system
     AREA = "area"  # a local authority area slug known to this deployment
     CHI_NUMBER = "chi_number"  # Scotland's Community Health Index number
+    REFERRAL = "referral"  # the id of another referral (whether it may be named: the service)
+    REFERRALS = "referrals"  # several ids of other referrals
     RECORD = "record"  # one small record with its own fields
     RECORDS = "records"  # a list of small records, each with its own fields
 
 
-LIST_TYPES = frozenset({FieldType.CHOICES, FieldType.USERNAMES, FieldType.RECORDS})
+LIST_TYPES = frozenset(
+    {FieldType.CHOICES, FieldType.USERNAMES, FieldType.RECORDS, FieldType.REFERRALS}
+)
 
 
 class Directory(Protocol):
@@ -69,6 +73,12 @@ class ValidationContext:
     concern_received_at: datetime | None = None
     #: the agency of whoever is recording (rules about one's own agency read it)
     actor_agency: str | None = None
+    #: today's date where the work happens (dates are judged on it; defaults to `now`'s date)
+    today: date | None = None
+
+    @property
+    def local_today(self) -> date:
+        return self.today if self.today is not None else self.now.date()
 
 
 @dataclass(frozen=True)
@@ -212,8 +222,17 @@ def short_text(name: str, label: str, hint: str = "", *, required: bool = True) 
     return text(name, label, hint, required=required, max_length=SHORT_TEXT)
 
 
-def boolean(name: str, label: str, hint: str = "", *, default: bool | None = None) -> Field:
-    return Field(name, FieldType.BOOL, label, hint, required=default is None, default=default)
+def boolean(
+    name: str,
+    label: str,
+    hint: str = "",
+    *,
+    default: bool | None = None,
+    required: bool | None = None,
+) -> Field:
+    """Required unless it has a default, or `required=False` says it may be left out."""
+    needed = default is None if required is None else required
+    return Field(name, FieldType.BOOL, label, hint, required=needed, default=default)
 
 
 def date_field(name: str, label: str, hint: str = "", **kw: Any) -> Field:
@@ -263,9 +282,11 @@ def records(name: str, label: str, items: Sequence[Field], hint: str = "", **kw:
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+REFERRAL_ID_PATTERN = r"^[0-9a-f]{32}$"
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,79}$"
 _SLUG_RE = re.compile(SLUG_PATTERN)
 _USERNAME_RE = re.compile(USERNAME_PATTERN)
+_REFERRAL_ID_RE = re.compile(REFERRAL_ID_PATTERN)
 
 
 def _plausible(moment: date) -> None:
@@ -377,13 +398,13 @@ def _moment(spec: Field, value: Any, path: str, ctx: ValidationContext, found: F
     except (ValueError, TypeError) as exc:
         raise _Invalid(str(exc) if "must" in str(exc) else "is not a valid date") from None
     is_instant = isinstance(moment, datetime)
-    now: datetime | date = ctx.now if is_instant else ctx.now.date()
+    now: datetime | date = ctx.now if is_instant else ctx.local_today
     if spec.not_future and moment > now:
         raise _Invalid("must not be in the future")
     if spec.future and moment <= now:
         raise _Invalid("must be in the future")
     day = moment.astimezone(UTC).date() if isinstance(moment, datetime) else moment
-    start, end = spec.window(ctx.now.date())
+    start, end = spec.window(ctx.local_today)
     if day < start:
         raise _Invalid(f"must not be before {start.isoformat()} ({spec.earliest_words()})")
     if day > end:
@@ -461,6 +482,27 @@ def _chi(spec: Field, value: Any, path: str, ctx: ValidationContext, found: Find
     return value
 
 
+def _referral(spec: Field, value: Any, path: str, ctx: ValidationContext, found: Findings) -> Any:
+    if type(value) is not str or not _REFERRAL_ID_RE.match(value):
+        raise _Invalid("must be the id of a referral", path)
+    return value
+
+
+def _referrals(spec: Field, value: Any, path: str, ctx: ValidationContext, found: Findings) -> Any:
+    if type(value) is not list:
+        raise _Invalid("must be a list of referral ids")
+    _check_count(spec, value)
+    cleaned = []
+    for i, item in enumerate(value):
+        try:
+            cleaned.append(_referral(spec, item, f"{path}.{i}", ctx, found))
+        except _Invalid as exc:
+            found.add(path, exc)
+    if len(set(map(str, value))) != len(value):
+        raise _Invalid("must not name the same referral twice")
+    return cleaned
+
+
 def _record(spec: Field, value: Any, path: str, ctx: ValidationContext, found: Findings) -> Any:
     if not isinstance(value, Mapping):
         raise _Invalid("must be an object")
@@ -506,6 +548,8 @@ _CLEANERS: dict[FieldType, _Cleaner] = {
     FieldType.USERNAMES: _usernames,
     FieldType.AREA: _area,
     FieldType.CHI_NUMBER: _chi,
+    FieldType.REFERRAL: _referral,
+    FieldType.REFERRALS: _referrals,
     FieldType.RECORD: _record,
     FieldType.RECORDS: _records,
 }

@@ -15,6 +15,7 @@ from typing import Any
 from workflow.calendar import add_months
 from workflow.definition import CrossFieldRule, Definition, RecordForm, Trigger
 from workflow.fields import (
+    REFERRAL_ID_PATTERN,
     SHORT_TEXT,
     SLUG_PATTERN,
     USERNAME_PATTERN,
@@ -193,12 +194,20 @@ def field_schema(spec: Field, today: date | None = None) -> dict[str, Any]:
         doc = {"type": "string", "format": "area", "pattern": SLUG_PATTERN, "maxLength": 80}
     elif t is FieldType.CHI_NUMBER:
         doc = {"type": "string", "format": "chi-number", "pattern": r"^\d{10}$"}
+    elif t is FieldType.REFERRAL:
+        doc = {"type": "string", "format": "referral-id", "pattern": REFERRAL_ID_PATTERN}
+    elif t is FieldType.REFERRALS:
+        doc = {
+            "type": "array",
+            "items": {"type": "string", "format": "referral-id", "pattern": REFERRAL_ID_PATTERN},
+            "uniqueItems": True,
+        }
     elif t is FieldType.RECORD:
         doc = object_schema(spec.item_fields, today=today)
     else:
         doc = {"type": "array", "items": object_schema(spec.item_fields, today=today)}
         doc["uniqueItems"] = True
-    if t in (FieldType.CHOICES, FieldType.USERNAMES, FieldType.RECORDS):
+    if t in (FieldType.CHOICES, FieldType.USERNAMES, FieldType.RECORDS, FieldType.REFERRALS):
         if spec.min_items:
             doc["minItems"] = spec.min_items
         doc["maxItems"] = spec.item_limit

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from functools import cache
 
+import holidays
+
 from workflow.definition import Definition
 from workflow.engine import Engine
 from workflow.profiles.scotland import SCOTLAND_V1
+from workflow.profiles.scotland_v2 import SCOTLAND_V2
 
 DEFAULT_PROFILE = "scotland"
 
 _DEFINITIONS: dict[tuple[str, int], Definition] = {
-    (d.profile, d.version): d for d in (SCOTLAND_V1,)
+    (d.profile, d.version): d for d in (SCOTLAND_V1, SCOTLAND_V2)
 }
 
 
@@ -29,6 +32,26 @@ def register(new: Definition) -> None:
 
 def profiles() -> list[str]:
     return sorted({p for p, _ in _DEFINITIONS})
+
+
+def calendar_mismatches() -> list[str]:
+    """Definitions judged by another `holidays` release than the one installed.
+
+    Due dates are counted in working days: a different release can move a holiday (and so a
+    due date) under a running deployment, so the app refuses to start on one.
+    """
+    installed = str(getattr(holidays, "__version__", "unknown"))
+    return [
+        f"{d.profile} version {d.version} counts working days with holidays {d.holidays_version},"
+        f" but {installed} is installed"
+        for d in _DEFINITIONS.values()
+        if d.holidays_version is not None and d.holidays_version != installed
+    ]
+
+
+def versions(profile: str) -> list[int]:
+    """Every version of `profile` this build knows, oldest first."""
+    return sorted(v for p, v in _DEFINITIONS if p == profile)
 
 
 def latest_version(profile: str) -> int:

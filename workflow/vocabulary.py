@@ -61,6 +61,47 @@ CONCERN_SOURCES: tuple[str, ...] = (
 
 SEXES: tuple[str, ...] = ("female", "male", "not_known", "not_stated")
 
+#: Ethnic group, as the Scottish Government's children's social work statistics collect it
+#: (Scotland's Census 2022 groups), with not_known and declined (SPEC section 4, v2).
+ETHNICITIES: tuple[str, ...] = (
+    "white_scottish",
+    "white_other_british",
+    "white_irish",
+    "white_gypsy_traveller",
+    "white_polish",
+    "white_other",
+    "mixed_or_multiple",
+    "asian_pakistani",
+    "asian_indian",
+    "asian_bangladeshi",
+    "asian_chinese",
+    "asian_other",
+    "african",
+    "caribbean_or_black",
+    "arab",
+    "other",
+    "not_known",
+    "declined",
+)
+#: Whether the child has a disability (CSWS collects yes / no / not known).
+DISABILITIES: tuple[str, ...] = ("yes", "no", "not_known", "declined")
+#: Religion, as Scotland's Census 2022 groups it.
+RELIGIONS: tuple[str, ...] = (
+    "none",
+    "church_of_scotland",
+    "roman_catholic",
+    "other_christian",
+    "muslim",
+    "hindu",
+    "buddhist",
+    "sikh",
+    "jewish",
+    "pagan",
+    "other",
+    "not_known",
+    "declined",
+)
+
 
 def label(code: str) -> str:
     """A human label for a vocabulary code: `social_work` -> `Social work`."""
@@ -76,4 +117,7 @@ def reference_vocabularies() -> dict[str, list[str]]:
         "concern_categories": list(CONCERN_CATEGORIES),
         "concern_sources": list(CONCERN_SOURCES),
         "sexes": list(SEXES),
+        "ethnicities": list(ETHNICITIES),
+        "disabilities": list(DISABILITIES),
+        "religions": list(RELIGIONS),
     }

@@ -75,8 +75,10 @@ def test_mermaid_names_every_state_and_trigger(definition: Definition, mermaid_t
 def test_mermaid_edges_are_exactly_the_definitions(
     definition: Definition, mermaid_text: str
 ) -> None:
-    expected_pairs = {(s, t.dest) for t in definition.triggers for s in t.sources}
-    expected_edges = Counter((s, t.dest, t.name) for t in definition.triggers for s in t.sources)
+    expected_pairs = {(s, t.dest or s) for t in definition.triggers for s in t.sources}
+    expected_edges = Counter(
+        (s, t.dest or s, t.name) for t in definition.triggers for s in t.sources
+    )
     drawn = mermaid_edges(mermaid_text)
     assert {(src, dest) for src, dest, _, _ in drawn} == expected_pairs
     assert Counter((src, dest, name) for src, dest, name, _ in drawn) == expected_edges

@@ -109,7 +109,7 @@ def test_unknown_trigger_is_refused_loudly() -> None:
 
 def test_no_auto_transitions_and_one_shared_machine() -> None:
     assert "to_closed" not in ENGINE.machine.events
-    assert workflow.engine() is workflow.engine("scotland", 1)
+    assert workflow.engine("scotland", 1) is workflow.engine("scotland", 1)
     assert ENGINE.machine.models == []
 
 

@@ -12,7 +12,7 @@ import pytest
 from workflow.registry import definition
 from workflow.timescales import HistoryEvent, TimescaleStatus, current_due, evaluate
 
-SCOTLAND = definition("scotland")
+SCOTLAND = definition("scotland", 1)
 LONDON = ZoneInfo("Europe/London")
 UTC = ZoneInfo("UTC")
 
@@ -481,6 +481,7 @@ def test_to_json_speaks_iso() -> None:
         "met_at": None,
         "status": "extended",
         "extended": True,
+        "flags": [],
     }
     assert only(statuses, "ird_convened").to_json()["met_at"] == "2026-03-03T09:00:00+00:00"
 
