@@ -14,6 +14,7 @@ from referral import config as config_module
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from `REFERRAL_*` settings; `overrides` are for tests and commands."""
     settings = config_module.load()
+    config_module.check_calendar()
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(settings.flask_config())
     if overrides:

@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup
 from referral import create_app
 from referral.config import ConfigError
 from workflow import diagram
-from workflow.registry import definition
+from workflow.registry import definition, versions
 
 
 def _create_app() -> Flask:
@@ -86,8 +86,9 @@ def workflow_group() -> None:
 @click.option("--version", "version", type=int, default=None, help="defaults to the latest")
 def workflow_show(profile: str | None, version: int | None) -> None:
     """Print the definition as JSON (the document GET /api/v1/workflow serves)."""
-    d = definition(profile or current_app.config["REFERRAL_PROFILE"], version)
-    click.echo(json.dumps(d.to_json(), indent=2))
+    name = profile or current_app.config["REFERRAL_PROFILE"]
+    d = definition(name, version)
+    click.echo(json.dumps({**d.to_json(), "versions": versions(name)}, indent=2))
 
 
 @workflow_group.command("diagram")

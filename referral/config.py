@@ -56,6 +56,18 @@ class Settings:
         }
 
 
+def check_calendar() -> None:
+    """Refuse to run where the working-day calendar is not the one the workflow was built on."""
+    from workflow.registry import calendar_mismatches
+
+    problems = calendar_mismatches()
+    if problems:
+        raise ConfigError(
+            "; ".join(problems)
+            + ": install the pinned release (pip install -e .) so no due date moves"
+        )
+
+
 def load(environ: Mapping[str, str] | None = None, instance_path: Path | None = None) -> Settings:
     """Read settings. Outside development, REFERRAL_SECRET_KEY must be set and not the dev one."""
     env_vars = os.environ if environ is None else environ

@@ -165,6 +165,7 @@ def _ref(path: str, method: str) -> str:
 def _links(doc: dict[str, Any]) -> None:
     """Links from an answer to the operations its ids open, for clients and stateful testing."""
     by_id = {"referral_id": "$response.body#/id"}
+
     referral_links = {
         "ReadReferral": {"operationRef": _ref(REFERRAL, "get"), "parameters": by_id},
         "FireTrigger": {

@@ -20,6 +20,7 @@ from referral.schemas.referral import (
     AccessLogPageArgs,
     AccessLogPageOut,
     ApprovalOut,
+    ChronologyOut,
     EventPageOut,
     PageArgs,
     ReferralListArgs,
@@ -179,6 +180,16 @@ def events(args: dict[str, Any], referral_id: str) -> Any:
     principal.require("read")
     referral = _read(principal, referral_id, "events")
     return _page(select(Event).where(Event.referral_id == referral.id), Event.seq, args)
+
+
+@blp.route("/referrals/<referral_id>/chronology", methods=["GET"])
+@blp.response(200, ChronologyOut)
+def chronology(referral_id: str) -> Any:
+    """The child's chronology: agencies' entries and the lifecycle's key events, by date."""
+    principal = current_principal()
+    principal.require("read")
+    referral = _read(principal, referral_id, "chronology")
+    return {"items": reading.chronology(db.session(), referral)}
 
 
 @blp.route("/referrals/<referral_id>/access-log", methods=["GET"])

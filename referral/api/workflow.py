@@ -9,9 +9,10 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from referral.auth import current_principal
+from referral.errors import NotFound
 from referral.schemas.service import WorkflowOut
 from workflow import diagram
-from workflow.registry import definition
+from workflow.registry import UnknownProfile, definition, versions
 
 blp = Blueprint("workflow", __name__, url_prefix="/api/v1", description="Workflow definition")
 
@@ -20,10 +21,17 @@ def active_definition() -> Any:
     return definition(current_app.config["REFERRAL_PROFILE"])
 
 
-class DiagramArgs(Schema):
+class VersionArgs(Schema):
     class Meta:
         unknown = RAISE
 
+    version = fields.Integer(
+        validate=validate.Range(min=1, max=999),
+        metadata={"description": "a version of the profile (default: the active, latest one)"},
+    )
+
+
+class DiagramArgs(VersionArgs):
     format = fields.String(
         load_default="svg",
         validate=validate.OneOf(("svg", "mermaid")),
@@ -31,12 +39,25 @@ class DiagramArgs(Schema):
     )
 
 
+def requested_definition(args: dict[str, Any]) -> Any:
+    try:
+        return definition(current_app.config["REFERRAL_PROFILE"], args.get("version"))
+    except UnknownProfile as exc:
+        raise NotFound(str(exc)) from exc
+
+
 @blp.route("/workflow")
+@blp.arguments(VersionArgs, location="query")
 @blp.response(200, WorkflowOut)
-def workflow_definition() -> dict[str, Any]:
-    """States, triggers with their field specifications, roles, approvals and timescale rules."""
+def workflow_definition(args: dict[str, Any]) -> dict[str, Any]:
+    """States, triggers with their field specifications, roles, approvals and timescale rules.
+
+    The active version, or another with `?version=`: referrals keep the version they were
+    recorded under.
+    """
     current_principal()
-    doc: dict[str, Any] = active_definition().to_json()
+    doc: dict[str, Any] = requested_definition(args).to_json()
+    doc["versions"] = versions(current_app.config["REFERRAL_PROFILE"])
     return doc
 
 
@@ -56,6 +77,7 @@ def workflow_definition() -> dict[str, Any]:
 def workflow_diagram(args: dict[str, Any]) -> Response:
     """The lifecycle as SVG, or Mermaid text with `?format=mermaid`."""
     current_principal()
+    drawn = requested_definition(args)
     if args["format"] == "mermaid":
-        return Response(diagram.mermaid(active_definition()), mimetype="text/plain")
-    return Response(diagram.svg(active_definition()), mimetype="image/svg+xml")
+        return Response(diagram.mermaid(drawn), mimetype="text/plain")
+    return Response(diagram.svg(drawn), mimetype="image/svg+xml")

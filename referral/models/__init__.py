@@ -6,6 +6,7 @@ from referral.models.people import ApiToken, Area, User, user_areas
 from referral.models.referrals import (
     Child,
     ChildIdentity,
+    ChronologyEntry,
     Conference,
     ConferenceMeeting,
     CoreGroupMeeting,
@@ -13,15 +14,26 @@ from referral.models.referrals import (
     Ird,
     IrdContribution,
     Jii,
+    LeadProfessionalChange,
     ReferenceSequence,
     Referral,
     ReferralAgency,
+    ReferralLink,
+    ReferralShare,
     Registration,
     RegistrationConcern,
+    Screening,
+    Transfer,
 )
 from referral.models.throttle import AuthFailureCounter
 
 __all__ = [
+    "ChronologyEntry",
+    "LeadProfessionalChange",
+    "ReferralLink",
+    "ReferralShare",
+    "Screening",
+    "Transfer",
     "AccessLogEntry",
     "ApiToken",
     "Approval",

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from referral.db import Base
 from referral.models.people import Area, _in
 from referral.models.types import UTCDateTime, utcnow
-from workflow.profiles.scotland import CLOSURE_REASONS, CONFERENCE_TYPES
+from workflow.profiles.scotland import CONFERENCE_TYPES
+from workflow.profiles.scotland_v2 import CLOSURE_REASONS  # every version's, v1 included
 from workflow.vocabulary import AGENCIES, CONCERN_CATEGORIES, CONCERN_SOURCES
 
 STATES = ("concern", "ird", "investigation", "jii", "case_conference", "registered", "closed")
@@ -65,6 +66,10 @@ class Child(Base):
     sex: Mapped[str | None] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(Text)
     school: Mapped[str | None] = mapped_column(String(200))
+    # equalities, for the national statistics (profile v2)
+    ethnicity: Mapped[str | None] = mapped_column(String(30))
+    disability: Mapped[str | None] = mapped_column(String(20))
+    religion: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -119,6 +124,12 @@ class Referral(Base):
     concern_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     immediate_risk: Mapped[bool] = mapped_column(Boolean)
     child_spoken_to: Mapped[bool] = mapped_column(Boolean)
+    childs_views: Mapped[str | None] = mapped_column(Text)  # at the concern (v2)
+    named_person: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {name, service} (v2)
+    # a child on another area's register moving here: that area's referral (v2)
+    transfer_from: Mapped[str | None] = mapped_column(ForeignKey("referrals.id"), index=True)
+    # the timescale clocks (workflow.timescales.Clocks), advanced by every write that moves them
+    clocks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # earliest due date of an unmet timescale, kept current by every write (drives `overdue`)
     next_due: Mapped[date | None] = mapped_column(Date, index=True)
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
@@ -135,6 +146,28 @@ class Referral(Base):
     @property
     def is_closed(self) -> bool:
         return self.state == "closed"
+
+
+class ReferralLink(Base):
+    """Referrals of brothers and sisters considered at the same IRD: each lists the other."""
+
+    __tablename__ = "referral_links"
+    __table_args__ = (CheckConstraint("referral_id <> related_id", name="not_itself"),)
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
+    related_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReferralShare(Base):
+    """Another area's read-only access to a referral: a receiving area during a transfer."""
+
+    __tablename__ = "referral_shares"
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
+    area: Mapped[str] = mapped_column(ForeignKey("areas.slug"), primary_key=True, index=True)
+    shared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(40))
 
 
 class ReferralAgency(Base):
@@ -169,6 +202,10 @@ class Ird(ViewsMixin, Base):
     decision: Mapped[str | None] = mapped_column(String(40))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_rationale: Mapped[str | None] = mapped_column(Text)
+    # the full IRD after an out-of-hours one (v2)
+    full_ird_held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    full_ird_participants: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    full_ird_summary: Mapped[str | None] = mapped_column(Text)
     reasons_no_investigation: Mapped[str | None] = mapped_column(Text)
     lead_agency: Mapped[str | None] = mapped_column(String(20))
     support_offered: Mapped[str | None] = mapped_column(Text)
@@ -191,6 +228,19 @@ class IrdContribution(Base):
     lawful_basis: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(80))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Screening(Base):
+    """A concern found not to meet the child protection threshold (v2 `screen_out`)."""
+
+    __tablename__ = "screenings"
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decision_rationale: Mapped[str] = mapped_column(Text)
+    advice_or_support: Mapped[str] = mapped_column(Text)
+    named_person_informed: Mapped[bool] = mapped_column(Boolean)
+    decided_by: Mapped[str] = mapped_column(String(80))
 
 
 class Investigation(ViewsMixin, Base):
@@ -232,8 +282,10 @@ class Jii(Base):
     planned_by: Mapped[str] = mapped_column(String(80))
     conducted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(40))
+    outcomes: Mapped[list[str] | None] = mapped_column(JSON)  # v2: every outcome that applies
     recording_reference: Mapped[str | None] = mapped_column(String(200))
     salient_points: Mapped[str | None] = mapped_column(Text)
+    childs_views: Mapped[str | None] = mapped_column(Text)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 
 
@@ -273,6 +325,12 @@ class ConferenceMeeting(ViewsMixin, Base):
     attendees: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     apologies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     parents_views: Mapped[str | None] = mapped_column(Text)
+    # how the child and the parents took part (v2; NG2021 3.163-3.165)
+    child_attended: Mapped[bool | None] = mapped_column(Boolean)
+    views_given: Mapped[str | None] = mapped_column(String(30))
+    advocacy_offered: Mapped[bool | None] = mapped_column(Boolean)
+    parents_invited: Mapped[bool | None] = mapped_column(Boolean)
+    parents_attended: Mapped[bool | None] = mapped_column(Boolean)
     decision: Mapped[str | None] = mapped_column(String(40))
     decision_rationale: Mapped[str | None] = mapped_column(Text)
     dissent: Mapped[str | None] = mapped_column(Text)
@@ -290,11 +348,16 @@ class Registration(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     pre_birth: Mapped[bool] = mapped_column(Boolean, default=False)
     plan_outline: Mapped[str] = mapped_column(Text)
+    # the Child Protection Plan: outcomes with actions, and a contingency plan (v2)
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reporter_referral: Mapped[bool] = mapped_column(Boolean)
     lead_professional: Mapped[str] = mapped_column(String(80))
     core_group: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    parents_informed_in_writing_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(30))
+    deregistration_reason: Mapped[str | None] = mapped_column(String(30))  # coded (v2)
+    deregistration_note: Mapped[str | None] = mapped_column(Text)
     receiving_area: Mapped[str | None] = mapped_column(String(80))
     moved_on: Mapped[date | None] = mapped_column(Date)
 
@@ -321,10 +384,75 @@ class CoreGroupMeeting(Base):
     attendees: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     significant_change: Mapped[bool] = mapped_column(Boolean)
     notes: Mapped[str] = mapped_column(Text)
+    progress: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # against the plan (v2)
+    childs_views: Mapped[str | None] = mapped_column(Text)
+    refer_to_chair_by: Mapped[date | None] = mapped_column(Date)  # significant change (v2)
     recorded_by: Mapped[str] = mapped_column(String(80))
 
 
+class Transfer(Base):
+    """A registered child moving to another area: notified, then decided by its conference."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IS NULL OR " + _in("outcome", ("registered", "not_registered")),
+            name="outcome",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    receiving_area: Mapped[str] = mapped_column(ForeignKey("areas.slug"), index=True)
+    moved_on: Mapped[date] = mapped_column(Date)
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    interim_safety_plan: Mapped[str] = mapped_column(Text)
+    notified_by: Mapped[str] = mapped_column(String(80))
+    receiving_referral_id: Mapped[str | None] = mapped_column(
+        ForeignKey("referrals.id"), unique=True
+    )
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LeadProfessionalChange(Base):
+    """Who leads the work, from when (v2 `change_lead_professional`; NG2021 3.40)."""
+
+    __tablename__ = "lead_professional_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    lead_professional: Mapped[str] = mapped_column(String(80))
+    changed_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChronologyEntry(Base):
+    """One key event in the child's multi-agency chronology (NG2021 3.172-3.177)."""
+
+    __tablename__ = "chronology_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    source_agency: Mapped[str] = mapped_column(String(20))
+    what_happened: Mapped[str] = mapped_column(Text)
+    significance: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_agency: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 __all__ = [
+    "ChronologyEntry",
+    "LeadProfessionalChange",
+    "ReferralLink",
+    "ReferralShare",
+    "Screening",
+    "Transfer",
     "Child",
     "ChildIdentity",
     "Conference",

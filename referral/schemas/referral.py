@@ -55,6 +55,9 @@ class ChildOut(Schema):
     sex = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     school = fields.String(allow_none=True)
+    ethnicity = fields.String(allow_none=True)
+    disability = fields.String(allow_none=True)
+    religion = fields.String(allow_none=True)
 
 
 class ChildMatchOut(Schema):
@@ -71,6 +74,7 @@ class ConcernOut(Schema):
     categories = fields.List(fields.String())
     immediate_risk = fields.Boolean()
     child_spoken_to = fields.Boolean()
+    childs_views = fields.String(allow_none=True)
 
 
 class ReferralItemOut(Schema):
@@ -99,6 +103,7 @@ class TimescaleOut(Schema):
     met_at = AwareDateTime(allow_none=True)
     status = fields.String()
     extended = fields.Boolean()
+    flags = fields.List(fields.String(), metadata={"description": "e.g. late_notification"})
 
 
 class ApprovalOut(Schema):
@@ -133,6 +138,17 @@ class ReferralOut(ReferralItemOut):
     )
     child = fields.Nested(ChildOut)
     concern = fields.Nested(ConcernOut)
+    named_person = fields.Dict(
+        allow_none=True, metadata={"description": "the child's named person: name and service"}
+    )
+    related_referrals = fields.List(
+        fields.Dict(),
+        metadata={"description": "brothers' and sisters' referrals you can see: id, reference"},
+    )
+    transfer_from = fields.String(
+        allow_none=True,
+        metadata={"description": "for a child moving here on another area's register"},
+    )
     allowed_triggers = fields.List(fields.String())
     stages = fields.Dict(
         metadata={
@@ -170,6 +186,22 @@ class EventOut(Schema):
 class EventPageOut(Schema):
     items = fields.List(fields.Nested(EventOut))
     next_cursor = fields.String(allow_none=True)
+
+
+class ChronologyItemOut(Schema):
+    on = fields.Date(metadata={"description": "the day it happened (local)"})
+    at = AwareDateTime(allow_none=True, metadata={"description": "when, for the lifecycle's"})
+    kind = fields.String(metadata={"description": "entry (added by an agency) or lifecycle"})
+    source_agency = fields.String()
+    what_happened = fields.String()
+    significance = fields.String(allow_none=True)
+    action = fields.String(allow_none=True)
+    recorded_by = fields.String()
+    recorded_at = AwareDateTime()
+
+
+class ChronologyOut(Schema):
+    items = fields.List(fields.Nested(ChronologyItemOut))
 
 
 class AccessLogOut(Schema):

@@ -31,6 +31,9 @@ class ReferenceOut(Schema):
     concern_categories = fields.List(fields.String())
     concern_sources = fields.List(fields.String())
     sexes = fields.List(fields.String())
+    ethnicities = fields.List(fields.String())
+    disabilities = fields.List(fields.String())
+    religions = fields.List(fields.String())
     areas = fields.List(fields.Nested(AreaOut))
 
 
@@ -42,6 +45,7 @@ class WorkflowOut(Schema):
 
     profile = fields.String()
     version = fields.Integer()
+    versions = fields.List(fields.Integer(), metadata={"description": "every version known"})
     title = fields.String()
     initial_state = fields.String()
     states = fields.List(fields.Dict())
@@ -50,6 +54,7 @@ class WorkflowOut(Schema):
     roles = fields.List(fields.String())
     approvals = fields.Dict()
     timescales = fields.List(fields.Dict())
+    settings = fields.Dict()
     calendar = fields.Dict()
     closure_reasons = fields.List(fields.String())
     vocabularies = fields.Dict()

@@ -12,7 +12,7 @@ from referral.models import Approval, Referral, User
 from referral.services.audit import append_event
 from referral.services.referrals import situation
 from referral.services.transitions import apply, get_approval
-from referral.services.visibility import get_visible, visible
+from referral.services.visibility import get_visible, writable
 from workflow import (
     Actor,
     ActorNotPermitted,
@@ -44,7 +44,7 @@ def list_query(user: User, status: str | None) -> Select[tuple[Approval]]:
     query = (
         select(Approval)
         .join(Referral, Referral.id == Approval.referral_id)
-        .where(visible(user), or_(Approval.requested_by == user.username, decidable_by(user)))
+        .where(writable(user), or_(Approval.requested_by == user.username, decidable_by(user)))
     )
     if status:
         query = query.where(Approval.status == status)
@@ -122,7 +122,6 @@ def decide(
         session,
         referral,
         current.stages,
-        current.events,
         requester,
         outcome,
         approval.reason,

@@ -7,7 +7,7 @@ import hmac
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -70,6 +70,7 @@ def append_event(
     reason: str | None = None,
 ) -> Event:
     """Add the next event of `referral`'s chain (the referral row carries the chain's tip)."""
+    at = at.astimezone(UTC)  # the database gives it back in UTC: hash what will be read back
     event = Event(
         referral_id=referral.id,
         seq=referral.last_event_seq + 1,

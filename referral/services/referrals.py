@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -25,7 +26,11 @@ from referral.models import (
     ReferenceSequence,
     Referral,
     ReferralAgency,
+    ReferralLink,
+    ReferralShare,
     Registration,
+    Screening,
+    Transfer,
     User,
 )
 from referral.services.audit import append_event
@@ -33,10 +38,21 @@ from referral.services.pending import mark_pending_stale
 from referral.services.preconditions import check_if_match
 from workflow import Actor, Engine, InvalidData, Subject, ValidationContext
 from workflow.calendar import calendar_for
+from workflow.definition import Definition
 from workflow.fields import parse_datetime
 from workflow.registry import definition as get_definition
 from workflow.registry import engine as engine_for
-from workflow.timescales import HistoryEvent, TimescaleStatus, current_due, evaluate
+from workflow.timescales import (
+    Clocks,
+    Facts,
+    HistoryEvent,
+    TimescaleStatus,
+    advance,
+    begin,
+    current_due,
+    next_due,
+    statuses,
+)
 from workflow.vocabulary import PRACTITIONER_ROLES
 
 
@@ -60,15 +76,82 @@ class DbDirectory:
 # -- stage records ---------------------------------------------------------------------------
 
 
-@dataclass
 class Stages:
-    """Every stage record of one referral, loaded in a fixed number of queries."""
+    """A referral's stage records, each read from the database the first time it is asked for.
 
-    ird: Ird | None = None
-    investigation: Investigation | None = None
-    jiis: list[Jii] = field(default_factory=list)
-    conferences: list[Conference] = field(default_factory=list)
-    registrations: list[Registration] = field(default_factory=list)
+    A write touches only the records its trigger changes; a referral's state and clocks come
+    from its own row. Without a session (a replay) every record starts out absent.
+    """
+
+    def __init__(self, session: Session | None = None, referral_id: str | None = None) -> None:
+        self._session = session
+        self._referral_id = referral_id
+        self._loaded: dict[str, Any] = {}
+
+    def _load(self, name: str, query: Any, one: bool = False) -> Any:
+        if name not in self._loaded:
+            if self._session is None:
+                self._loaded[name] = None if one else []
+            elif one:
+                self._loaded[name] = self._session.get(query, self._referral_id)
+            else:
+                self._loaded[name] = list(self._session.scalars(query))
+        return self._loaded[name]
+
+    def _rows(self, model: Any, *order: Any) -> Any:
+        return select(model).where(model.referral_id == self._referral_id).order_by(*order)
+
+    @property
+    def ird(self) -> Ird | None:
+        found: Ird | None = self._load("ird", Ird, one=True)
+        return found
+
+    @ird.setter
+    def ird(self, value: Ird | None) -> None:
+        self._loaded["ird"] = value
+
+    @property
+    def investigation(self) -> Investigation | None:
+        found: Investigation | None = self._load("investigation", Investigation, one=True)
+        return found
+
+    @investigation.setter
+    def investigation(self, value: Investigation | None) -> None:
+        self._loaded["investigation"] = value
+
+    @property
+    def jiis(self) -> list[Jii]:
+        rows: list[Jii] = self._load("jiis", self._rows(Jii, Jii.id))
+        return rows
+
+    @property
+    def conferences(self) -> list[Conference]:
+        rows: list[Conference] = self._load("conferences", self._rows(Conference, Conference.id))
+        return rows
+
+    @property
+    def registrations(self) -> list[Registration]:
+        rows: list[Registration] = self._load(
+            "registrations", self._rows(Registration, Registration.id)
+        )
+        return rows
+
+    @property
+    def transfers(self) -> list[Transfer]:
+        rows: list[Transfer] = self._load("transfers", self._rows(Transfer, Transfer.id))
+        return rows
+
+    @property
+    def shares(self) -> list[ReferralShare]:
+        rows: list[ReferralShare] = self._load(
+            "shares", self._rows(ReferralShare, ReferralShare.area)
+        )
+        return rows
+
+    @property
+    def screening(self) -> Screening | None:
+        found: Screening | None = self._load("screening", Screening, one=True)
+        return found
 
     @property
     def open_conference(self) -> Conference | None:
@@ -85,29 +168,19 @@ class Stages:
         live = [r for r in self.registrations if r.ended_at is None]
         return live[-1] if live else None
 
+    def open_transfer(self, receiving_referral_id: str | None = None) -> Transfer | None:
+        """The transfer awaiting the receiving area's conference (to that referral, if named)."""
+        for transfer in reversed(self.transfers):
+            if transfer.outcome is None and receiving_referral_id in (
+                None,
+                transfer.receiving_referral_id,
+            ):
+                return transfer
+        return None
+
 
 def load_stages(session: Session, referral_id: str) -> Stages:
-    return Stages(
-        ird=session.get(Ird, referral_id),
-        investigation=session.get(Investigation, referral_id),
-        jiis=list(
-            session.scalars(select(Jii).where(Jii.referral_id == referral_id).order_by(Jii.id))
-        ),
-        conferences=list(
-            session.scalars(
-                select(Conference)
-                .where(Conference.referral_id == referral_id)
-                .order_by(Conference.id)
-            )
-        ),
-        registrations=list(
-            session.scalars(
-                select(Registration)
-                .where(Registration.referral_id == referral_id)
-                .order_by(Registration.id)
-            )
-        ),
-    )
+    return Stages(session, referral_id)
 
 
 def load_events(session: Session, referral_id: str) -> list[Event]:
@@ -116,19 +189,108 @@ def load_events(session: Session, referral_id: str) -> list[Event]:
     )
 
 
-def timescales(referral: Referral, events: list[Event], now: datetime) -> list[TimescaleStatus]:
-    history = [
-        HistoryEvent(trigger=e.trigger, at=e.at, data=e.data, to_state=e.to_state)
-        for e in events
-        if e.type == "transition"
-    ]
-    return evaluate(
-        get_definition(referral.profile, referral.profile_version),
-        history,
-        concern_received_at=referral.received_at,
-        expected_date_of_delivery=referral.child.expected_date_of_delivery,
-        now=now,
+# -- timescales: clocks kept with the referral ----------------------------------------------------
+
+
+def history_event(e: Event) -> HistoryEvent:
+    return HistoryEvent(trigger=e.trigger, at=e.at, data=e.data, to_state=e.to_state)
+
+
+def facts_of(referral: Referral) -> Facts:
+    """The facts the clocks read, as the referral holds them now."""
+    return Facts(referral.received_at, referral.child.expected_date_of_delivery)
+
+
+def definition_of(referral: Referral) -> Definition:
+    return get_definition(referral.profile, referral.profile_version)
+
+
+def clocks_of(referral: Referral) -> Clocks:
+    return Clocks.from_json(referral.clocks)
+
+
+def timescales(referral: Referral, now: datetime) -> list[TimescaleStatus]:
+    """Every clock of the referral judged now, from its stored state (no replay)."""
+    return statuses(definition_of(referral), clocks_of(referral), now)
+
+
+def keep_clocks(referral: Referral, stages: Stages, state: Clocks) -> None:
+    """Store the clocks, and the columns that reports and the `overdue` filter read."""
+    referral.clocks = state.to_json()
+    referral.next_due = next_due(state)
+    if stages.investigation is not None:
+        stages.investigation.initial_cppm_due = current_due(state, "initial_cppm")
+
+
+def advance_clocks(referral: Referral, stages: Stages, event: Event) -> None:
+    """The clocks after one transition, judged on the facts as they stand now."""
+    state = advance(
+        definition_of(referral), clocks_of(referral), history_event(event), facts_of(referral)
     )
+    keep_clocks(referral, stages, state)
+
+
+def clocks_from_events(definition: Definition, events: Sequence[Any]) -> Clocks:
+    """A referral's clocks from its events alone (the service's writes, replayed).
+
+    Every clock runs from when the concern was received, as last corrected. Version 1 judges
+    every clock on the child's facts as they are now; version 2 on the facts as they stood
+    when the clock ran (the expected date of delivery then), so a correction of the child
+    changes no past due date.
+    """
+    received: datetime | None = None
+    edd: date | None = None
+    moved_on: date | None = None
+    timeline: list[tuple[Any, date | None]] = []  # each transition, and the EDD it saw
+    for event in events:
+        data = event.data
+        if event.type == "created":
+            received = parse_datetime(data["concern"]["received_at"])
+            edd = _iso_date(data["child"].get("expected_date_of_delivery"))
+            moved_on = _iso_date(data.get("moved_on"))
+        elif event.type == "concern_corrected" and "received_at" in data["changes"]:
+            received = parse_datetime(data["changes"]["received_at"]["new"])
+        elif event.type in ("child_corrected", "corrected"):
+            changes = data.get("changes") or data.get("child") or {}
+            if "expected_date_of_delivery" in changes:
+                edd = _iso_date(changes["expected_date_of_delivery"]["new"])
+        elif event.type == "corrected" and "received_at" in (data.get("concern") or {}):
+            received = parse_datetime(data["concern"]["received_at"]["new"])
+        elif event.type == "transition":
+            timeline.append((event, edd))
+    if received is None:
+        return Clocks()
+    if definition.recompute_on_correction:
+        timeline = [(event, edd) for event, _ in timeline]
+        first_edd = edd
+    else:
+        first_edd = next(
+            (
+                _iso_date(e.data["child"].get("expected_date_of_delivery"))
+                for e in events
+                if e.type == "created"
+            ),
+            None,
+        )
+    state = begin(definition, Facts(received, first_edd, moved_on))
+    for event, seen in timeline:
+        state = advance(
+            definition,
+            state,
+            HistoryEvent(event.trigger, event.at, event.data, event.to_state),
+            Facts(received, seen),
+        )
+    return state
+
+
+def _iso_date(value: Any) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def refold_clocks(session: Session, referral: Referral, stages: Stages) -> None:
+    """After a correction that moves clocks: every clock again, from the events."""
+    events = load_events(session, referral.id)
+    keep_clocks(referral, stages, clocks_from_events(definition_of(referral), events))
 
 
 def profile_today(profile: str, now: datetime, version: int | None = None) -> date:
@@ -141,15 +303,7 @@ def local_today(referral: Referral, now: datetime) -> date:
     return profile_today(referral.profile, now, referral.profile_version)
 
 
-def refresh_due_dates(referral: Referral, stages: Stages, statuses: list[TimescaleStatus]) -> None:
-    """Keep the columns that reports and the `overdue` filter read in step with the timescales."""
-    open_dues = [s.due for s in statuses if s.met_at is None]
-    referral.next_due = min(open_dues) if open_dues and referral.state != "closed" else None
-    if stages.investigation is not None:
-        stages.investigation.initial_cppm_due = current_due(statuses, "initial_cppm")
-
-
-def subject_of(referral: Referral, stages: Stages, statuses: list[TimescaleStatus]) -> Subject:
+def subject_of(referral: Referral, stages: Stages) -> Subject:
     conference = stages.open_conference
     jii = stages.planned_jii
     registration = stages.current_registration
@@ -164,17 +318,21 @@ def subject_of(referral: Referral, stages: Stages, statuses: list[TimescaleStatu
         core_group_agencies=frozenset(
             m["agency"] for m in (registration.core_group if registration else [])
         ),
-        initial_cppm_due=current_due(statuses, "initial_cppm"),
+        initial_cppm_due=current_due(clocks_of(referral), "initial_cppm"),
+        area=referral.area.slug,
+        transfer_in=referral.transfer_from is not None,
     )
 
 
 @dataclass
 class Situation:
-    """Everything the engine needs to judge a trigger on one referral now, read once."""
+    """Everything the engine needs to judge a trigger on one referral now, read once.
+
+    A fixed number of queries whatever the referral's history: the clocks are stored.
+    """
 
     engine: Engine
     stages: Stages
-    events: list[Event]
     statuses: list[TimescaleStatus]
     subject: Subject
     ctx: ValidationContext
@@ -182,14 +340,11 @@ class Situation:
 
 def situation(session: Session, referral: Referral, now: datetime) -> Situation:
     stages = load_stages(session, referral.id)
-    events = load_events(session, referral.id)
-    statuses = timescales(referral, events, now)
     return Situation(
         engine=engine_for(referral.profile, referral.profile_version),
         stages=stages,
-        events=events,
-        statuses=statuses,
-        subject=subject_of(referral, stages, statuses),
+        statuses=timescales(referral, now),
+        subject=subject_of(referral, stages),
         ctx=validation_context(session, now, referral),
     )
 
@@ -304,6 +459,9 @@ def _child_record(identity: ChildIdentity, details: dict[str, Any], now: datetim
         sex=details.get("sex"),
         address=details.get("address"),
         school=details.get("school"),
+        ethnicity=details.get("ethnicity"),
+        disability=details.get("disability"),
+        religion=details.get("religion"),
     )
 
 
@@ -311,11 +469,18 @@ def may_record(user: User) -> bool:
     return user.role in PRACTITIONER_ROLES
 
 
-def validation_context(session: Session, now: datetime, referral: Referral | None = None) -> Any:
+def validation_context(
+    session: Session, now: datetime, referral: Referral | None = None, profile: str = "scotland"
+) -> Any:
+    if referral is not None:
+        today = local_today(referral, now)
+    else:
+        today = profile_today(profile, now)
     return ValidationContext(
         now=now,
         directory=DbDirectory(session),
         concern_received_at=referral.received_at if referral is not None else None,
+        today=today,
     )
 
 
@@ -338,7 +503,9 @@ def create_referral(
         raise Forbidden(f"a {user.role.replace('_', ' ')} may not record a concern")
     engine = engine_for(profile)
     try:
-        cleaned = engine.validate_new_referral(payload, validation_context(session, now))
+        cleaned = engine.validate_new_referral(
+            payload, validation_context(session, now, profile=profile)
+        )
     except InvalidData as exc:
         raise Unprocessable(exc.errors) from exc
     area = session.scalars(select(Area).where(Area.slug == cleaned["area"])).one()
@@ -346,6 +513,12 @@ def create_referral(
         raise Forbidden("you may record concerns only in your own areas")
     details, concern = cleaned["child"], cleaned["concern"]
     d = engine.definition
+    transfer = None
+    if cleaned.get("transfer_from"):
+        from referral.services.transfers import awaiting_receipt
+
+        transfer = awaiting_receipt(session, area, cleaned["transfer_from"])
+    siblings = _siblings(session, user, cleaned.get("related_referrals") or [])
     match = _match_child(session, details)
     child = _child_record(match.identity, details, now)
     session.add(child)
@@ -370,6 +543,9 @@ def create_referral(
         concern_categories=list(concern.get("categories") or []),
         immediate_risk=concern["immediate_risk"],
         child_spoken_to=concern["child_spoken_to"],
+        childs_views=concern.get("childs_views"),
+        named_person=cleaned.get("named_person"),
+        transfer_from=transfer.referral_id if transfer is not None else None,
         last_event_seq=0,
         last_event_hash="",
     )
@@ -388,9 +564,16 @@ def create_referral(
             "child": child_json(child),
             "child_match": child_match_json(referral),
             "concern": concern_json(referral),
+            **new_referral_extras(referral, transfer, siblings),
         },
         to_state=referral.state,
     )
+    for sibling in siblings:
+        _link_siblings(session, referral, sibling, actor, now)
+    if transfer is not None:
+        from referral.services.transfers import received
+
+        received(session, transfer, referral, actor, now)
     for matched in match.referrals:
         session.add(
             AccessLogEntry(
@@ -404,10 +587,64 @@ def create_referral(
                 remote_addr=remote_addr,
             )
         )
-    statuses = timescales(referral, [], now)
-    refresh_due_dates(referral, Stages(), statuses)
+    moved_on = transfer.moved_on if transfer is not None else None
+    facts = Facts(referral.received_at, child.expected_date_of_delivery, moved_on)
+    keep_clocks(referral, Stages(), begin(d, facts))
     session.flush()
     return referral
+
+
+def new_referral_extras(
+    referral: Referral, transfer: Transfer | None, siblings: list[Referral]
+) -> dict[str, Any]:
+    """What a v2 concern records beside the child and the concern (absent when not given)."""
+    extras: dict[str, Any] = {}
+    if referral.named_person:
+        extras["named_person"] = referral.named_person
+    if siblings:
+        extras["related_referrals"] = [s.id for s in siblings]
+    if transfer is not None:
+        extras["transfer_from"] = transfer.referral_id
+        extras["moved_on"] = transfer.moved_on.isoformat()
+    return extras
+
+
+def _siblings(session: Session, user: User, ids: list[str]) -> list[Referral]:
+    """The referrals named as brothers' and sisters', each one the user can see, locked."""
+    from referral.services.visibility import writable
+
+    found = {
+        r.id: r
+        for r in session.scalars(
+            select(Referral)
+            .where(Referral.id.in_(ids), writable(user))
+            .order_by(Referral.id)
+            .with_for_update(of=Referral)
+        )
+    }
+    unseen = [i for i, rid in enumerate(ids) if rid not in found]
+    if unseen:
+        raise Unprocessable(
+            {f"related_referrals.{i}": ["is not a referral you can see"] for i in unseen}
+        )
+    return [found[rid] for rid in ids]
+
+
+def _link_siblings(
+    session: Session, referral: Referral, sibling: Referral, actor: Actor, now: datetime
+) -> None:
+    """Each lists the other; the sibling's change is audited on its own trail."""
+    session.add(ReferralLink(referral_id=referral.id, related_id=sibling.id, created_at=now))
+    session.add(ReferralLink(referral_id=sibling.id, related_id=referral.id, created_at=now))
+    mark_pending_stale(session, sibling, actor, now, "sibling_linked")
+    append_event(
+        session,
+        sibling,
+        actor,
+        "sibling_linked",
+        now,
+        {"related_referral": referral.id, "related_reference": referral.reference},
+    )
 
 
 def child_match_json(referral: Referral) -> dict[str, Any] | None:
@@ -429,6 +666,9 @@ def child_json(child: Child) -> dict[str, Any]:
         "sex": child.sex,
         "address": child.address,
         "school": child.school,
+        "ethnicity": child.ethnicity,
+        "disability": child.disability,
+        "religion": child.religion,
     }
 
 
@@ -440,6 +680,7 @@ def concern_json(referral: Referral) -> dict[str, Any]:
         "categories": list(referral.concern_categories),
         "immediate_risk": referral.immediate_risk,
         "child_spoken_to": referral.child_spoken_to,
+        "childs_views": referral.childs_views,
     }
 
 
@@ -454,6 +695,9 @@ CHILD_COLUMNS = {
     "sex": "sex",
     "address": "address",
     "school": "school",
+    "ethnicity": "ethnicity",
+    "disability": "disability",
+    "religion": "religion",
 }
 CONCERN_COLUMNS = {
     "received_at": "received_at",
@@ -462,9 +706,20 @@ CONCERN_COLUMNS = {
     "categories": "concern_categories",
     "immediate_risk": "immediate_risk",
     "child_spoken_to": "child_spoken_to",
+    "childs_views": "childs_views",
 }
 #: fields a correction may empty (the rest are required facts of the record)
-CLEARABLE = {"chi_number", "sex", "address", "school", "categories"}
+CLEARABLE = {
+    "chi_number",
+    "sex",
+    "address",
+    "school",
+    "categories",
+    "ethnicity",
+    "disability",
+    "religion",
+    "childs_views",
+}
 DATES = {"date_of_birth", "expected_date_of_delivery"}
 
 
@@ -517,7 +772,7 @@ def correct_referral(
         raise Unprocessable({"state": ["cannot be corrected: fire a trigger instead"]})
     engine = engine_for(referral.profile, referral.profile_version)
     try:
-        cleaned = engine.validate_correction(payload, validation_context(session, now))
+        cleaned = engine.validate_correction(payload, validation_context(session, now, referral))
     except InvalidData as exc:
         raise Unprocessable(exc.errors) from exc
     child_changes = {k: _stored(k, v) for k, v in (cleaned.get("child") or {}).items()}
@@ -635,8 +890,8 @@ def _after_change(
     """Audit a correction of `referral`, stale its pending approval, and refresh its due dates."""
     mark_pending_stale(session, referral, actor, now, kind)
     event = append_event(session, referral, actor, kind, now, data, reason=reason)
-    stages = load_stages(session, referral.id)
-    statuses = timescales(referral, load_events(session, referral.id), now)
-    refresh_due_dates(referral, stages, statuses)
+    moves_clocks = "received_at" in data.get("changes", {}) and kind == "concern_corrected"
+    if definition_of(referral).recompute_on_correction or moves_clocks:
+        refold_clocks(session, referral, load_stages(session, referral.id))
     session.flush()
     return event

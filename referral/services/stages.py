@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from referral.models import (
+    ChronologyEntry,
     Conference,
     ConferenceMeeting,
     CoreGroupMeeting,
@@ -16,13 +17,18 @@ from referral.models import (
     Ird,
     IrdContribution,
     Jii,
+    LeadProfessionalChange,
     Referral,
+    ReferralShare,
     Registration,
     RegistrationConcern,
+    Screening,
+    Transfer,
 )
 from referral.services.referrals import Stages
 from workflow import Actor, Outcome
-from workflow.fields import parse_datetime
+from workflow.fields import FieldType, parse_datetime
+from workflow.registry import definition
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -81,6 +87,14 @@ class Recording:
         assert registration is not None
         return registration
 
+    def coded(self, name: str) -> bool:
+        """Whether the trigger's field `name` is a code from a vocabulary in this profile
+        version (v1 took some of them as free text)."""
+        trigger = definition(self.referral.profile, self.referral.profile_version).trigger(
+            self.outcome.trigger
+        )
+        return any(f.name == name and f.type is FieldType.CHOICE for f in trigger.fields)
+
     def views(self, record: Any) -> None:
         record.childs_views = self.data.get("childs_views")
         record.childs_views_not_obtained_reason = self.data.get("childs_views_not_obtained_reason")
@@ -114,10 +128,15 @@ def add_ird_contribution(r: Recording) -> None:
     )
 
 
+def happened(r: Recording, name: str) -> datetime:
+    """When the data says it happened (v2), else when it was recorded (v1 had no such field)."""
+    return _dt(r.data.get(name)) or r.now
+
+
 def _ird_decision(r: Recording) -> Ird:
     ird = r.ird
     ird.decision = r.outcome.trigger
-    ird.decided_at = r.now
+    ird.decided_at = happened(r, "decided_at")
     ird.decision_rationale = r.data["decision_rationale"]
     ird.agencies_agreed = r.data["agencies_agreed"]
     ird.named_person_informed = r.data.get("named_person_informed")
@@ -140,7 +159,7 @@ def start_investigation(r: Recording) -> None:
     _ird_decision(r)
     investigation = Investigation(
         referral_id=r.referral.id,
-        started_at=r.now,
+        started_at=happened(r, "decided_at"),
         investigation_type=r.data["investigation_type"],
         decision_rationale=r.data["decision_rationale"],
         jii_required=r.data["jii_required"],
@@ -176,7 +195,9 @@ def record_jii(r: Recording) -> None:
     assert jii is not None
     jii.status = "conducted"
     jii.conducted_at = _dt(r.data["conducted_at"])
-    jii.outcome = r.data["outcome"]
+    jii.outcome = r.data.get("outcome")  # v1: one outcome
+    jii.outcomes = r.data.get("outcomes")  # v2: every outcome that applies
+    jii.childs_views = r.data.get("childs_views")
     jii.recording_reference = r.data["recording_reference"]
     jii.salient_points = r.data["salient_points"]
 
@@ -195,7 +216,7 @@ def extend_timescale(r: Recording) -> None:
 def decide_no_case_conference(r: Recording) -> None:
     investigation = r.investigation
     investigation.outcome = "no_case_conference"
-    investigation.outcome_at = r.now
+    investigation.outcome_at = happened(r, "decided_at")
     investigation.outcome_rationale = r.data["decision_rationale"]
     investigation.support_plan = r.data["support_plan"]
 
@@ -219,7 +240,7 @@ def record_inquorate(r: Recording) -> None:
     conference.meetings.append(
         ConferenceMeeting(
             quorate=False,
-            held_at=r.now,
+            held_at=happened(r, "held_at"),
             absent_agencies=r.data["absent_agencies"],
             rescheduled_for=_dt(r.data["rescheduled_for"]),
         )
@@ -235,6 +256,11 @@ def _decision_meeting(r: Recording, detail_field: str | None) -> Conference:
         attendees=r.people("attendees"),
         apologies=r.data.get("apologies"),
         parents_views=r.data.get("parents_views"),
+        child_attended=r.data.get("child_attended"),
+        views_given=r.data.get("views_given"),
+        advocacy_offered=r.data.get("advocacy_offered"),
+        parents_invited=r.data.get("parents_invited"),
+        parents_attended=r.data.get("parents_attended"),
         decision=r.outcome.trigger,
         decision_rationale=r.data["decision_rationale"],
         dissent=r.data.get("dissent"),
@@ -255,9 +281,11 @@ def register(r: Recording) -> None:
         registered_at=_dt(r.data["held_at"]),
         pre_birth=conference.conference_type == "pre_birth",
         plan_outline=r.data["plan_outline"],
+        plan=r.data.get("plan"),
         reporter_referral=r.data["reporter_referral"],
         lead_professional=r.data["lead_professional"],
         core_group=r.people("core_group"),
+        parents_informed_in_writing_at=_dt(r.data.get("parents_informed_in_writing_at")),
         areas_of_concern=[RegistrationConcern(category=c) for c in r.data["areas_of_concern"]],
         core_group_meetings=[],
     )
@@ -272,6 +300,8 @@ def not_register(r: Recording) -> None:
 def continue_registration(r: Recording) -> None:
     _decision_meeting(r, "plan_outline")
     r.registration.plan_outline = r.data["plan_outline"]
+    if "plan" in r.data:
+        r.registration.plan = r.data["plan"]
 
 
 def _end_registration(r: Recording, reason: str, at: datetime | None) -> None:
@@ -283,7 +313,11 @@ def _end_registration(r: Recording, reason: str, at: datetime | None) -> None:
 
 def deregister(r: Recording) -> None:
     _decision_meeting(r, "deregistration_reason")
+    registration = r.stages.current_registration
     _end_registration(r, "deregistered", _dt(r.data["held_at"]))
+    if registration is not None and r.coded("deregistration_reason"):
+        registration.deregistration_reason = r.data["deregistration_reason"]
+        registration.deregistration_note = r.data.get("note")
 
 
 def record_core_group(r: Recording) -> None:
@@ -293,6 +327,9 @@ def record_core_group(r: Recording) -> None:
             attendees=r.people("attendees"),
             significant_change=r.data["significant_change"],
             notes=r.data["notes"],
+            progress=r.data.get("progress"),
+            childs_views=r.data.get("childs_views"),
+            refer_to_chair_by=_date(r.outcome.flags.get("refer_to_chair_by")),
             recorded_by=r.actor.username,
         )
     )
@@ -307,6 +344,97 @@ def transfer_out(r: Recording) -> None:
 
 def close(r: Recording) -> None:
     _end_registration(r, r.data["closure_reason"], None)
+
+
+# -- version 2 -------------------------------------------------------------------------------
+
+
+def screen_out(r: Recording) -> None:
+    r.session.add(
+        Screening(
+            referral_id=r.referral.id,
+            decided_at=happened(r, "decided_at"),
+            decision_rationale=r.data["decision_rationale"],
+            advice_or_support=r.data["advice_or_support"],
+            named_person_informed=r.data["named_person_informed"],
+            decided_by=r.actor.username,
+        )
+    )
+
+
+def record_full_ird(r: Recording) -> None:
+    ird = r.ird
+    ird.full_ird_held_at = _dt(r.data["held_at"])
+    ird.full_ird_participants = r.people("participants")
+    ird.full_ird_summary = r.data["summary"]
+
+
+def notify_transfer(r: Recording) -> None:
+    area = r.data["receiving_area"]
+    transfer = Transfer(
+        referral_id=r.referral.id,
+        receiving_area=area,
+        moved_on=_date(r.data["moved_on"]),
+        notified_at=_dt(r.data["notified_at"]),
+        interim_safety_plan=r.data["interim_safety_plan"],
+        notified_by=r.actor.username,
+    )
+    r.session.add(transfer)
+    r.stages.transfers.append(transfer)
+    if not any(share.area == area for share in r.stages.shares):
+        share = ReferralShare(
+            referral_id=r.referral.id, area=area, shared_at=r.now, reason="transfer"
+        )
+        r.session.add(share)
+        r.stages.shares.append(share)
+
+
+def transferred_out(r: Recording) -> None:
+    registration = r.registration
+    held_at = _dt(r.data["held_at"])
+    _end_registration(r, "transferred_out", held_at)
+    transfer = r.stages.open_transfer(r.data["receiving_referral"])
+    if transfer is not None:
+        registration.receiving_area = transfer.receiving_area
+        registration.moved_on = transfer.moved_on
+        transfer.outcome = "registered"
+        transfer.decided_at = held_at
+
+
+def change_lead_professional(r: Recording) -> None:
+    lead = r.data["lead_professional"]
+    r.session.add(
+        LeadProfessionalChange(
+            referral_id=r.referral.id,
+            lead_professional=lead,
+            changed_on=_date(r.data["changed_on"]),
+            reason=r.data["reason"],
+            recorded_by=r.actor.username,
+            recorded_at=r.now,
+        )
+    )
+    registration = r.stages.current_registration
+    if registration is not None:
+        registration.lead_professional = lead
+    elif r.stages.investigation is not None:
+        r.stages.investigation.lead_professional = lead
+
+
+def add_chronology_entry(r: Recording) -> None:
+    r.agencies.add(r.data["source_agency"])
+    r.session.add(
+        ChronologyEntry(
+            referral_id=r.referral.id,
+            occurred_on=_date(r.data["occurred_on"]),
+            source_agency=r.data["source_agency"],
+            what_happened=r.data["what_happened"],
+            significance=r.data.get("significance"),
+            action=r.data.get("action"),
+            recorded_by=r.actor.username,
+            recorded_agency=r.actor.agency,
+            recorded_at=r.now,
+        )
+    )
 
 
 RECORDERS: dict[str, Callable[[Recording], None]] = {
@@ -331,5 +459,11 @@ RECORDERS: dict[str, Callable[[Recording], None]] = {
         record_core_group,
         transfer_out,
         close,
+        screen_out,
+        record_full_ird,
+        notify_transfer,
+        transferred_out,
+        change_lead_professional,
+        add_chronology_entry,
     )
 }

@@ -11,16 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from referral.errors import Conflict, Forbidden, NotFound, Unprocessable
-from referral.models import Approval, Event, Referral, User
+from referral.models import Approval, Referral, User
 from referral.services.audit import append_event
 from referral.services.pending import mark_pending_stale, pending_approval
 from referral.services.preconditions import check_if_match
 from referral.services.referrals import (
     Stages,
+    advance_clocks,
     record_agencies,
-    refresh_due_dates,
     situation,
-    timescales,
 )
 from referral.services.stages import RECORDERS, Recording
 from workflow import (
@@ -43,6 +42,10 @@ class Fired:
     outcome: Outcome | None = None
     approval: Approval | None = None
     flags: dict[str, Any] = field(default_factory=dict)
+
+
+#: a conference's decisions that settle a transfer between areas
+TRANSFER_DECISIONS = ("register", "not_register")
 
 
 def data_paths(errors: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -100,7 +103,7 @@ def fire(
             referral, approval=request_approval(session, referral, actor, exc, reason, now)
         )
     check_if_match(referral, if_match, required=False)
-    apply(session, referral, current.stages, current.events, actor, outcome, reason, now)
+    apply(session, referral, current.stages, actor, outcome, reason, now)
     return Fired(referral, outcome=outcome, flags=outcome.flags)
 
 
@@ -108,7 +111,6 @@ def apply(
     session: Session,
     referral: Referral,
     stages: Stages,
-    events: list[Event],
     actor: Actor,
     outcome: Outcome,
     reason: str | None,
@@ -116,9 +118,10 @@ def apply(
     *,
     approval: Approval | None = None,
 ) -> None:
-    """Record an outcome: stage records, state, agencies, the event, the timescales.
+    """Record an outcome: stage records, state, agencies, the event, the clocks.
 
-    `events` is the history already read for this request; the new event joins it.
+    A transfer conference's decision on the receiving referral also closes, or tells, the
+    sending one, in this same transaction.
     """
     if approval is None:
         mark_pending_stale(session, referral, actor, now, outcome.trigger)
@@ -146,8 +149,12 @@ def apply(
         to_state=outcome.to_state,
         reason=reason,
     )
-    refresh_due_dates(referral, stages, timescales(referral, [*events, event], now))
+    advance_clocks(referral, stages, event)
     session.flush()
+    if referral.transfer_from is not None and outcome.trigger in TRANSFER_DECISIONS:
+        from referral.services.transfers import transfer_decided
+
+        transfer_decided(session, referral, stages, actor, outcome, now)
 
 
 def request_approval(

@@ -1,17 +1,23 @@
-"""Who may see which referral (SPEC section 5). An invisible referral is simply not found."""
+"""Who may see which referral (SPEC section 5). An invisible referral is simply not found.
+
+A user sees the referrals of their own areas (core agencies and auditors all of them, other
+agencies those their agency is recorded on) and may change those. A referral shared with one
+of their areas (a registered child moving there) is also readable, never changeable, by that
+area's core agencies.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from referral.errors import NotFound
-from referral.models import Referral, ReferralAgency, User
+from referral.models import Referral, ReferralAgency, ReferralShare, User
 from workflow.vocabulary import CORE_AGENCIES, Role
 
 
-def visible(user: User) -> ColumnElement[bool]:
-    """A WHERE clause selecting the referrals `user` may see."""
+def writable(user: User) -> ColumnElement[bool]:
+    """A WHERE clause selecting the referrals of `user`'s own areas that they may see."""
     if user.role == Role.ADMIN:
         return false()  # administrators never read case content
     area_ids = sorted(user.area_ids)
@@ -28,6 +34,25 @@ def visible(user: User) -> ColumnElement[bool]:
     return and_(in_area, recorded)
 
 
+def shared_with(user: User) -> ColumnElement[bool]:
+    """Referrals another area shared with one of `user`'s areas, if their agency is core."""
+    if user.role in (Role.ADMIN, Role.AUDITOR) or user.agency not in CORE_AGENCIES:
+        return false()
+    slugs = sorted(a.slug for a in user.areas)
+    if not slugs:
+        return false()
+    return exists(
+        select(ReferralShare.referral_id).where(
+            ReferralShare.referral_id == Referral.id, ReferralShare.area.in_(slugs)
+        )
+    )
+
+
+def visible(user: User) -> ColumnElement[bool]:
+    """A WHERE clause selecting the referrals `user` may see (read)."""
+    return or_(writable(user), shared_with(user))
+
+
 def can_see(user: User, referral: Referral) -> bool:
     if user.role == Role.ADMIN or referral.area_id not in user.area_ids:
         return False
@@ -36,9 +61,19 @@ def can_see(user: User, referral: Referral) -> bool:
     return any(a.agency == user.agency for a in referral.agencies)
 
 
+def may_change(user: User, referral: Referral) -> bool:
+    """Whether `user` may change `referral` (not a referral only shared with their area)."""
+    return can_see(user, referral)
+
+
 def get_visible(session: Session, user: User, referral_id: str, *, lock: bool = False) -> Referral:
-    """The referral if `user` may see it; 404 otherwise (its existence is not leaked)."""
-    query = select(Referral).where(Referral.id == referral_id, visible(user))
+    """The referral if `user` may see it; 404 otherwise (its existence is not leaked).
+
+    With `lock` the referral is about to change: only one the user may change is found, and
+    its row is locked until the transaction ends.
+    """
+    clause = writable(user) if lock else visible(user)
+    query = select(Referral).where(Referral.id == referral_id, clause)
     if lock:
         query = query.with_for_update(of=Referral)
     referral = session.scalars(query).unique().one_or_none()

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+#: one "now" for the whole test run, so a body built twice is the same body
+MOMENT = datetime.now(UTC).replace(microsecond=0)
+
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return MOMENT
 
 
 def iso(delta: timedelta = timedelta()) -> str:
@@ -68,7 +71,19 @@ def data(trigger: str, **changes: Any) -> dict[str, Any]:
             "information_shared": "Attendance 62%",
             "lawful_basis": "DPA 2018 Sch 1 para 18",
         },
+        "screen_out": {
+            "decided_at": iso(-timedelta(minutes=40)),
+            "decision_rationale": "Below the child protection threshold.",
+            "advice_or_support": "Family support through the named person.",
+            "named_person_informed": True,
+        },
+        "record_full_ird": {
+            "held_at": iso(-timedelta(minutes=25)),
+            "participants": ATTENDEES,
+            "summary": "All core agencies shared what they hold.",
+        },
         "close_no_further_action": {
+            "decided_at": iso(-timedelta(minutes=20)),
             "decision_rationale": "Accidental.",
             "reasons_no_investigation": "No risk of significant harm.",
             **VIEWS,
@@ -76,6 +91,7 @@ def data(trigger: str, **changes: Any) -> dict[str, Any]:
             "agencies_agreed": CORE,
         },
         "refer_single_agency": {
+            "decided_at": iso(-timedelta(minutes=20)),
             "decision_rationale": "Support needed.",
             "lead_agency": "education",
             "support_offered": "Mentoring.",
@@ -84,6 +100,7 @@ def data(trigger: str, **changes: Any) -> dict[str, Any]:
             "agencies_agreed": CORE,
         },
         "start_investigation": {
+            "decided_at": iso(-timedelta(minutes=20)),
             "investigation_type": "joint",
             "decision_rationale": "Assault.",
             "jii_required": True,
@@ -92,6 +109,7 @@ def data(trigger: str, **changes: Any) -> dict[str, Any]:
             "lead_professional": "sw",
             **VIEWS,
             "parents_informed": True,
+            "named_person_informed": True,
             "agencies_agreed": CORE,
         },
         "plan_jii": {
@@ -101,7 +119,7 @@ def data(trigger: str, **changes: Any) -> dict[str, Any]:
         },
         "record_jii": {
             "conducted_at": iso(-timedelta(minutes=5)),
-            "outcome": "case_conference",
+            "outcomes": ["case_conference"],
             "recording_reference": "JII-1",
             "salient_points": "Consistent.",
         },
@@ -112,8 +130,11 @@ def data(trigger: str, **changes: Any) -> dict[str, Any]:
             "interim_safety_plan_confirmed": True,
         },
         "decide_no_case_conference": {
+            "decided_at": iso(-timedelta(minutes=15)),
             "decision_rationale": "Risk managed.",
             "support_plan": "Child's plan.",
+            **VIEWS,
+            "agencies_agreed": CORE,
         },
         "schedule_case_conference": {
             "conference_type": "initial",
@@ -122,6 +143,7 @@ def data(trigger: str, **changes: Any) -> dict[str, Any]:
             "invitees": [{"agency": "education", "name": "Ms Ng"}],
         },
         "record_inquorate": {
+            "held_at": iso(-timedelta(minutes=12)),
             "absent_agencies": ["health"],
             "rescheduled_for": iso(timedelta(days=3)),
         },
@@ -135,14 +157,34 @@ def data(trigger: str, **changes: Any) -> dict[str, Any]:
         },
         "not_register": {**meeting(), "support_plan": "Family support."},
         "continue_registration": {**meeting(), "plan_outline": "Continue."},
-        "deregister": {**meeting(), "deregistration_reason": "Risk reduced."},
+        "deregister": {
+            **meeting(),
+            "deregistration_reason": "risk_reduced",
+            "note": "Plan achieved.",
+        },
         "record_core_group": {
             "held_at": iso(-timedelta(minutes=10)),
             "attendees": ATTENDEES,
             "significant_change": False,
             "notes": "On track.",
         },
-        "transfer_out": {"receiving_area": "highland", "moved_on": now().date().isoformat()},
+        "notify_transfer": {
+            "receiving_area": "highland",
+            "moved_on": now().date().isoformat(),
+            "notified_at": iso(-timedelta(minutes=5)),
+            "interim_safety_plan": "Highland social work visit on arrival.",
+        },
+        "change_lead_professional": {
+            "lead_professional": "sw2",
+            "changed_on": now().date().isoformat(),
+            "reason": "Caseload moved.",
+        },
+        "add_chronology_entry": {
+            "occurred_on": (now() - timedelta(days=400)).date().isoformat(),
+            "source_agency": "health",
+            "what_happened": "Attended A&E with a fractured wrist.",
+            "significance": "Unexplained injury.",
+        },
         "close": {"closure_reason": "duplicate", "note": "Duplicate."},
     }
     return {**bodies[trigger], **changes}
@@ -167,7 +209,11 @@ FIRER = {
     "continue_registration": "chair",
     "deregister": "chair",
     "record_core_group": "teacher",
-    "transfer_out": "sw",
+    "notify_transfer": "sw",
+    "screen_out": "pc",
+    "record_full_ird": "doc",
+    "change_lead_professional": "sw",
+    "add_chronology_entry": "doc",
     "close": "sw",
 }
 APPROVER = {"extend_timescale": "swsm"}
@@ -203,6 +249,26 @@ def fire(
         assert decided.status_code == 200, decided.get_json()
         return as_user("sw").get(f"/api/v1/referrals/{referral_id}")
     return response
+
+
+TO_REGISTER = ("convene_ird", "start_investigation", "schedule_case_conference", "register")
+
+
+def transfer_to_highland(as_user: Any, referral_id: str) -> str:
+    """A registered West Dunbartonshire child moves to Highland, whose transfer conference
+    registers them; returns Highland's referral."""
+    walk(as_user, referral_id, "notify_transfer")
+    body: dict[str, Any] = {**concern_body("highland"), "transfer_from": referral_id}
+    created = as_user("sw.hl").post("/api/v1/referrals", body)
+    assert created.status_code == 201, created.get_json()
+    receiving: str = created.get_json()["id"]
+    for trigger, changes in (
+        ("schedule_case_conference", {"conference_type": "transfer", "chair": "sw.hl"}),
+        ("register", {"lead_professional": "sw.hl"}),
+    ):
+        response = fire(as_user, receiving, trigger, by="sw.hl", **changes)
+        assert response.status_code == 200, (trigger, response.get_json())
+    return receiving
 
 
 def walk(as_user: Any, referral_id: str, *triggers: str) -> Any:

@@ -152,8 +152,10 @@ def test_workflow_show_and_diagram(fresh_url: str) -> None:
     import json
 
     shown = json.loads(ok(run(fresh_url, "workflow", "show")))
-    assert shown["profile"] == "scotland"
-    assert len(shown["triggers"]) == 19
+    assert (shown["profile"], shown["version"], shown["versions"]) == ("scotland", 2, [1, 2])
+    assert len(shown["triggers"]) == 24
+    old = json.loads(ok(run(fresh_url, "workflow", "show", "--version", "1")))
+    assert (old["version"], len(old["triggers"])) == (1, 19)
     mermaid = ok(run(fresh_url, "workflow", "diagram", "--format", "mermaid"))
     assert mermaid.startswith("stateDiagram-v2")
     svg = ok(run(fresh_url, "workflow", "diagram", "--format", "svg"))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.referral.flows import create, fire, walk
+from tests.referral.flows import create, fire, transfer_to_highland, walk
 
 TO_REGISTER = (
     "convene_ird",
@@ -40,6 +40,15 @@ def test_concern_to_deregistration(as_user: Any) -> None:
     assert all(e["prev_hash"] == p["hash"] for p, e in zip(events, events[1:], strict=False))
 
 
+def test_a_transfer_closes_the_sending_referral_as_transferred_out(as_user: Any) -> None:
+    rid = create(as_user)["id"]
+    walk(as_user, rid, *TO_REGISTER)
+    transfer_to_highland(as_user, rid)
+    final = as_user("sw").get(f"/api/v1/referrals/{rid}").get_json()
+    assert (final["state"], final["closure_reason"]) == ("closed", "transferred_out")
+    assert final["allowed_triggers"] == []
+
+
 @pytest.mark.parametrize(
     ("path", "reason"),
     [
@@ -50,7 +59,6 @@ def test_concern_to_deregistration(as_user: Any) -> None:
             ("convene_ird", "start_investigation", "schedule_case_conference", "not_register"),
             "not_registered",
         ),
-        (TO_REGISTER + ("transfer_out",), "transferred_out"),
         (("convene_ird", "close"), "duplicate"),
     ],
 )

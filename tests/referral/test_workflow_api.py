@@ -11,9 +11,16 @@ from workflow.registry import definition
 
 
 def test_the_workflow_document_is_the_definition(as_user: Any) -> None:
-    response = as_user("sw", "read").get("/api/v1/workflow")
+    api = as_user("sw", "read")
+    response = api.get("/api/v1/workflow")
     assert response.status_code == 200
-    assert response.get_json() == definition().to_json()
+    assert response.get_json() == {**definition().to_json(), "versions": [1, 2]}
+    assert response.get_json()["version"] == 2
+    old = api.get("/api/v1/workflow?version=1").get_json()
+    assert old == {**definition("scotland", 1).to_json(), "versions": [1, 2]}
+    assert api.get("/api/v1/workflow?version=7").status_code == 404
+    v1_diagram = api.get("/api/v1/workflow/diagram?format=mermaid&version=1")
+    assert "transfer_out" in v1_diagram.get_data(as_text=True)
 
 
 def test_the_workflow_needs_a_caller(client: Any) -> None:

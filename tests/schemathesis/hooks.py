@@ -21,7 +21,6 @@ SOCIAL_WORKER = os.environ.get("ST_SOCIAL_WORKER", "sw")
 CHAIR = os.environ.get("ST_CHAIR", "chair")
 POLICE = os.environ.get("ST_POLICE", "pc")
 AREA = os.environ.get("ST_AREA", "west-dunbartonshire")
-CORE = ("police", "health", "social_work")
 USERNAME = re.compile(USERNAME_PATTERN)
 
 
@@ -79,12 +78,6 @@ def _data(trigger: Any, data: dict[str, Any]) -> None:
     two = isinstance(pair, list) and len(pair) == 2 and len(set(map(str, pair))) == 2
     if two and all(_a_username(i) for i in pair):
         data["interviewers"] = [POLICE, SOCIAL_WORKER]
-    attendees = data.get("attendees")
-    if trigger == "deregister" and isinstance(attendees, list):
-        present = {str(a.get("agency")) for a in attendees if isinstance(a, dict)}
-        for agency in CORE:
-            if agency not in present and len(attendees) < 50:
-                attendees.append({"agency": agency, "name": "Quorum", "role": agency})
 
 
 @schemathesis.hook
@@ -98,6 +91,10 @@ def map_case(ctx: Any, case: Any) -> Any:
     if not isinstance(body, dict):
         return case
     _child(body.get("child"))
+    if _positive(case):
+        # other referrals' ids: only ones shared or seen by this user would be accepted
+        for name in REFERRAL_IDS:
+            body.pop(name, None)
     if isinstance(body.get("data"), dict):
         _data(body.get("trigger"), body["data"])
         if _stateful_and_valid(case):
@@ -105,16 +102,27 @@ def map_case(ctx: Any, case: Any) -> Any:
     return case
 
 
-def _stateful_and_valid(case: Any) -> bool:
+def _positive(case: Any) -> bool:
+    """Generated to be valid in every part (a negative header makes the whole case negative)."""
     meta = case.meta
     return (
-        meta is not None and str(meta.phase.name) == "stateful" and meta.generation.mode.is_positive
+        meta is not None
+        and bool(meta.generation.mode.is_positive)
+        and all(c.mode.is_positive for c in meta.components.values())
     )
+
+
+def _stateful_and_valid(case: Any) -> bool:
+    return _positive(case) and str(case.meta.phase.name) == "stateful"
+
+
+#: fields naming other referrals (siblings, the referral a transfer comes from)
+REFERRAL_IDS = ("related_referrals", "transfer_from")
 
 
 #: when a meeting or interview happened: the stateful phase walks referrals along the lifecycle,
 #: so what happened must follow the concern, which the same run recorded as received earlier
-HAPPENED = ("started_at", "held_at", "conducted_at")
+HAPPENED = ("started_at", "held_at", "conducted_at", "decided_at", "notified_at")
 
 
 def _just_happened(data: dict[str, Any]) -> None:
