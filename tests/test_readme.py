@@ -58,3 +58,17 @@ def test_the_readme_walkthrough_works_as_written(fresh_url: str) -> None:  # noq
         "deregister",
     ]
     assert re.match(r"ok: \d+ events verified", lines[-1])
+
+
+def test_the_readme_diagram_is_the_definitions() -> None:
+    """The lifecycle drawn in the README is the one the code runs (regenerate it with
+    `referral workflow diagram --format mermaid`)."""
+    from workflow import diagram
+    from workflow.registry import definition
+
+    text = (ROOT / "README.md").read_text()
+    match = re.search(
+        r"<!-- diagram:start -->\s*```mermaid\n(.*?)```\s*<!-- diagram:end -->", text, re.S
+    )
+    assert match, "the README has lost its lifecycle diagram"
+    assert match.group(1) == diagram.mermaid(definition())
