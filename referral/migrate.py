@@ -23,7 +23,38 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    """Run the migrations, then build what only this release's code can (at head)."""
     command.upgrade(alembic_config(database_url), revision)
+    if revision == "head":
+        fill_stage_documents(database_url)
+
+
+def fill_stage_documents(database_url: str, batch: int = 200) -> int:
+    """Give each referral without one its read document, from its tables; how many."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from referral.db import make_engine
+    from referral.models import Referral
+    from referral.services.projection import document
+    from referral.services.referrals import load_stages
+
+    engine = make_engine(database_url)
+    filled = 0
+    try:
+        with Session(engine) as session:
+            while True:
+                referrals = session.scalars(
+                    select(Referral).where(Referral.stages_doc.is_(None)).limit(batch)
+                ).all()
+                if not referrals:
+                    return filled
+                for referral in referrals:
+                    referral.stages_doc = document(load_stages(session, referral.id))
+                session.commit()
+                filled += len(referrals)
+    finally:
+        engine.dispose()
 
 
 def head_revision() -> str | None:

@@ -130,6 +130,12 @@ class Referral(Base):
     transfer_from: Mapped[str | None] = mapped_column(ForeignKey("referrals.id"), index=True)
     # the timescale clocks (workflow.timescales.Clocks), advanced by every write that moves them
     clocks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the stage records as reads show them (referral.services.projection), kept by every write
+    stages_doc: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the approval waiting for a decision, if any (at most one: uq_approvals_one_pending)
+    pending_approval_id: Mapped[str | None] = mapped_column(String(32))
+    # brothers' and sisters' referrals (referral_links), for reads
+    related_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     # earliest due date of an unmet timescale, kept current by every write (drives `overdue`)
     next_due: Mapped[date | None] = mapped_column(Date, index=True)
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)

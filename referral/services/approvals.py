@@ -84,6 +84,7 @@ def decide(
     approval.decided_by = user.username
     approval.decided_at = now
     approval.comment = comment
+    referral.pending_approval_id = None
     if decision == "reject":
         approval.status = "rejected"
         append_event(

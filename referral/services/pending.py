@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from referral.models import Approval, Referral
@@ -12,10 +11,11 @@ from referral.services.audit import append_event
 from workflow import Actor
 
 
-def pending_approval(session: Session, referral_id: str) -> Approval | None:
-    return session.scalars(
-        select(Approval).where(Approval.referral_id == referral_id, Approval.status == "pending")
-    ).one_or_none()
+def pending_approval(session: Session, referral: Referral) -> Approval | None:
+    """The approval waiting for a decision: named on the referral's row, read only if there."""
+    if referral.pending_approval_id is None:
+        return None
+    return session.get(Approval, referral.pending_approval_id)
 
 
 def stale_comment(because: str) -> str:
@@ -27,9 +27,10 @@ def mark_pending_stale(
     session: Session, referral: Referral, actor: Actor, now: datetime, because: str
 ) -> None:
     """A change to the referral makes a pending approval stale: it was asked of another record."""
-    pending = pending_approval(session, referral.id)
+    pending = pending_approval(session, referral)
     if pending is None:
         return
+    referral.pending_approval_id = None
     pending.status = "stale"
     pending.decided_at = now
     pending.comment = stale_comment(because)

@@ -20,8 +20,8 @@ from referral.models import (
 )
 from referral.schemas.common import decode_keyset, encode_keyset
 from referral.services.pending import pending_approval
+from referral.services.projection import stored_document
 from referral.services.referrals import (
-    Stages,
     child_json,
     child_match_json,
     concern_json,
@@ -107,188 +107,6 @@ def approval_json(a: Approval) -> dict[str, Any]:
     }
 
 
-def _views(record: Any) -> dict[str, Any]:
-    return {
-        "childs_views": record.childs_views,
-        "childs_views_not_obtained_reason": record.childs_views_not_obtained_reason,
-    }
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date | datetime) else value
-
-
-def stages_json(stages: Stages) -> dict[str, Any]:
-    ird = stages.ird
-    inv = stages.investigation
-    return {
-        "ird": None
-        if ird is None
-        else {
-            "started_at": _iso(ird.started_at),
-            "reason": ird.reason,
-            "out_of_hours": ird.out_of_hours,
-            "participants": ird.participants,
-            "convened_by": ird.convened_by,
-            "contributions": [
-                {
-                    "agency": c.agency,
-                    "information_shared": c.information_shared,
-                    "checks_made": c.checks_made,
-                    "lawful_basis": c.lawful_basis,
-                    "recorded_by": c.recorded_by,
-                    "recorded_at": _iso(c.recorded_at),
-                }
-                for c in ird.contributions
-            ],
-            "decision": ird.decision,
-            "decided_at": _iso(ird.decided_at),
-            "decision_rationale": ird.decision_rationale,
-            "reasons_no_investigation": ird.reasons_no_investigation,
-            "lead_agency": ird.lead_agency,
-            "support_offered": ird.support_offered,
-            "named_person_informed": ird.named_person_informed,
-            "agencies_agreed": ird.agencies_agreed,
-            "full_ird": None
-            if ird.full_ird_held_at is None
-            else {
-                "held_at": _iso(ird.full_ird_held_at),
-                "participants": ird.full_ird_participants,
-                "summary": ird.full_ird_summary,
-            },
-            **_views(ird),
-        },
-        "screening": None
-        if stages.screening is None
-        else {
-            "decided_at": _iso(stages.screening.decided_at),
-            "decision_rationale": stages.screening.decision_rationale,
-            "advice_or_support": stages.screening.advice_or_support,
-            "named_person_informed": stages.screening.named_person_informed,
-            "decided_by": stages.screening.decided_by,
-        },
-        "investigation": None
-        if inv is None
-        else {
-            "started_at": _iso(inv.started_at),
-            "investigation_type": inv.investigation_type,
-            "decision_rationale": inv.decision_rationale,
-            "jii_required": inv.jii_required,
-            "medical_examination": inv.medical_examination,
-            "interim_safety_plan": inv.interim_safety_plan,
-            "lead_professional": inv.lead_professional,
-            "parents_informed": inv.parents_informed,
-            "parents_not_informed_reason": inv.parents_not_informed_reason,
-            "agencies_agreed": inv.agencies_agreed,
-            "initial_cppm_due": _iso(inv.initial_cppm_due),
-            "extensions": inv.extensions,
-            "outcome": inv.outcome,
-            "outcome_at": _iso(inv.outcome_at),
-            "outcome_rationale": inv.outcome_rationale,
-            "support_plan": inv.support_plan,
-            **_views(inv),
-        },
-        "jiis": [
-            {
-                "status": j.status,
-                "planned_for": _iso(j.planned_for),
-                "interviewers": j.interviewers,
-                "aims": j.aims,
-                "planned_by": j.planned_by,
-                "conducted_at": _iso(j.conducted_at),
-                "outcome": j.outcome,
-                "outcomes": j.outcomes,
-                "recording_reference": j.recording_reference,
-                "salient_points": j.salient_points,
-                "childs_views": j.childs_views,
-                "cancel_reason": j.cancel_reason,
-            }
-            for j in stages.jiis
-        ],
-        "conferences": [
-            {
-                "conference_type": c.conference_type,
-                "scheduled_for": _iso(c.scheduled_for),
-                "scheduled_at": _iso(c.scheduled_at),
-                "chair": c.chair,
-                "invitees": c.invitees,
-                "short_notice": c.short_notice,
-                "decision": c.decision,
-                "decided_at": _iso(c.decided_at),
-                "meetings": [
-                    {
-                        "quorate": m.quorate,
-                        "held_at": _iso(m.held_at),
-                        "absent_agencies": m.absent_agencies,
-                        "rescheduled_for": _iso(m.rescheduled_for),
-                        "attendees": m.attendees,
-                        "apologies": m.apologies,
-                        "parents_views": m.parents_views,
-                        "child_attended": m.child_attended,
-                        "views_given": m.views_given,
-                        "advocacy_offered": m.advocacy_offered,
-                        "parents_invited": m.parents_invited,
-                        "parents_attended": m.parents_attended,
-                        "decision": m.decision,
-                        "decision_rationale": m.decision_rationale,
-                        "dissent": m.dissent,
-                        "outcome_detail": m.outcome_detail,
-                        **_views(m),
-                    }
-                    for m in c.meetings
-                ],
-            }
-            for c in stages.conferences
-        ],
-        "registrations": [
-            {
-                "registered_at": _iso(r.registered_at),
-                "pre_birth": r.pre_birth,
-                "plan_outline": r.plan_outline,
-                "plan": r.plan,
-                "parents_informed_in_writing_at": _iso(r.parents_informed_in_writing_at),
-                "reporter_referral": r.reporter_referral,
-                "lead_professional": r.lead_professional,
-                "core_group": r.core_group,
-                "areas_of_concern": sorted(c.category for c in r.areas_of_concern),
-                "ended_at": _iso(r.ended_at),
-                "end_reason": r.end_reason,
-                "deregistration_reason": r.deregistration_reason,
-                "deregistration_note": r.deregistration_note,
-                "receiving_area": r.receiving_area,
-                "moved_on": _iso(r.moved_on),
-                "core_group_meetings": [
-                    {
-                        "held_at": _iso(m.held_at),
-                        "attendees": m.attendees,
-                        "significant_change": m.significant_change,
-                        "refer_to_chair_by": _iso(m.refer_to_chair_by),
-                        "notes": m.notes,
-                        "progress": m.progress,
-                        "childs_views": m.childs_views,
-                        "recorded_by": m.recorded_by,
-                    }
-                    for m in r.core_group_meetings
-                ],
-            }
-            for r in stages.registrations
-        ],
-        "transfers": [
-            {
-                "receiving_area": t.receiving_area,
-                "moved_on": _iso(t.moved_on),
-                "notified_at": _iso(t.notified_at),
-                "interim_safety_plan": t.interim_safety_plan,
-                "notified_by": t.notified_by,
-                "receiving_referral_id": t.receiving_referral_id,
-                "outcome": t.outcome,
-                "decided_at": _iso(t.decided_at),
-            }
-            for t in stages.transfers
-        ],
-    }
-
-
 #: events of the record itself, not of the child's life: left out of the chronology
 NOT_IN_CHRONOLOGY = ("add_chronology_entry", "add_ird_contribution")
 
@@ -364,6 +182,8 @@ def chronology(session: Session, referral: Referral) -> list[dict[str, Any]]:
 
 def related_referrals(session: Session, user: User, referral: Referral) -> list[dict[str, str]]:
     """Brothers' and sisters' referrals linked to this one that `user` may see."""
+    if not referral.related_ids:
+        return []
     rows = session.execute(
         select(Referral.id, Referral.reference)
         .join(ReferralLink, ReferralLink.related_id == Referral.id)
@@ -378,9 +198,9 @@ def referral_detail(
 ) -> dict[str, Any]:
     """One referral in full, as this user may act on it now."""
     current = situation(session, referral, now)
-    stages, statuses = current.stages, current.statuses
+    statuses = current.statuses
     actor = Actor(user.username, user.agency, user.role)
-    pending = pending_approval(session, referral.id)
+    pending = pending_approval(session, referral)
     allowed = (
         []
         if user.role in ("auditor", "admin") or not may_change(user, referral)
@@ -401,7 +221,7 @@ def referral_detail(
         "related_referrals": related_referrals(session, user, referral),
         "transfer_from": referral.transfer_from,
         "allowed_triggers": allowed,
-        "stages": stages_json(stages),
+        "stages": stored_document(session, referral),
         "timescales": [asdict(s) for s in statuses],
         "pending_approval": approval_json(pending) if pending else None,
     }

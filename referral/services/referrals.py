@@ -80,7 +80,9 @@ class Stages:
     """A referral's stage records, each read from the database the first time it is asked for.
 
     A write touches only the records its trigger changes; a referral's state and clocks come
-    from its own row. Without a session (a replay) every record starts out absent.
+    from its own row. Without a session (a replay) every record starts out absent. A new row
+    goes on its list before it is added to the session: loading the list flushes pending rows,
+    which would then be listed twice.
     """
 
     def __init__(self, session: Session | None = None, referral_id: str | None = None) -> None:
@@ -153,6 +155,14 @@ class Stages:
         found: Screening | None = self._load("screening", Screening, one=True)
         return found
 
+    @screening.setter
+    def screening(self, value: Screening | None) -> None:
+        self._loaded["screening"] = value
+
+    def loaded_sections(self) -> list[str]:
+        """The stage records this write read (or made): the only ones it may have changed."""
+        return [name for name in SECTION_NAMES if name in self._loaded]
+
     @property
     def open_conference(self) -> Conference | None:
         last = self.conferences[-1] if self.conferences else None
@@ -177,6 +187,22 @@ class Stages:
             ):
                 return transfer
         return None
+
+
+#: the sections of the read document (referral.services.projection), in their order
+SECTION_NAMES = (
+    "ird",
+    "screening",
+    "investigation",
+    "jiis",
+    "conferences",
+    "registrations",
+    "transfers",
+)
+#: the read document of a referral with no stage records yet
+EMPTY_STAGES: dict[str, Any] = {
+    name: None if name in ("ird", "screening", "investigation") else [] for name in SECTION_NAMES
+}
 
 
 def load_stages(session: Session, referral_id: str) -> Stages:
@@ -216,10 +242,14 @@ def timescales(referral: Referral, now: datetime) -> list[TimescaleStatus]:
 
 def keep_clocks(referral: Referral, stages: Stages, state: Clocks) -> None:
     """Store the clocks, and the columns that reports and the `overdue` filter read."""
+    due = current_due(state, "initial_cppm")
+    changed = due != current_due(clocks_of(referral), "initial_cppm")
     referral.clocks = state.to_json()
     referral.next_due = next_due(state)
-    if stages.investigation is not None:
-        stages.investigation.initial_cppm_due = current_due(state, "initial_cppm")
+    # the investigation's row is read only when its due date moves (the write that moves it
+    # has it in hand: starting, extending or deciding)
+    if (changed or "investigation" in stages.loaded_sections()) and stages.investigation:
+        stages.investigation.initial_cppm_due = due
 
 
 def advance_clocks(referral: Referral, stages: Stages, event: Event) -> None:
@@ -303,20 +333,24 @@ def local_today(referral: Referral, now: datetime) -> date:
     return profile_today(referral.profile, now, referral.profile_version)
 
 
-def subject_of(referral: Referral, stages: Stages) -> Subject:
-    conference = stages.open_conference
-    jii = stages.planned_jii
-    registration = stages.current_registration
-    meetings = conference.meetings if conference is not None else []
+def subject_of(referral: Referral, doc: dict[str, Any]) -> Subject:
+    """What the guards and rules read: the referral's row and its read document."""
+    conferences = doc.get("conferences") or []
+    conference = conferences[-1] if conferences and conferences[-1]["decision"] is None else None
+    planned = [j for j in doc.get("jiis") or [] if j["status"] == "planned"]
+    jii = planned[-1] if planned else None
+    live = [r for r in doc.get("registrations") or [] if r["ended_at"] is None]
+    registration = live[-1] if live else None
+    meetings = conference["meetings"] if conference is not None else []
     return Subject(
         state=referral.state,
         unborn=referral.child.date_of_birth is None,
-        conference_type=conference.conference_type if conference else None,
-        chair=conference.chair if conference else None,
-        last_meeting_inquorate=bool(meetings) and not meetings[-1].quorate,
-        interviewers=tuple(jii.interviewers) if jii else (),
+        conference_type=conference["conference_type"] if conference else None,
+        chair=conference["chair"] if conference else None,
+        last_meeting_inquorate=bool(meetings) and not meetings[-1]["quorate"],
+        interviewers=tuple(jii["interviewers"]) if jii else (),
         core_group_agencies=frozenset(
-            m["agency"] for m in (registration.core_group if registration else [])
+            m["agency"] for m in (registration["core_group"] if registration else [])
         ),
         initial_cppm_due=current_due(clocks_of(referral), "initial_cppm"),
         area=referral.area.slug,
@@ -339,12 +373,14 @@ class Situation:
 
 
 def situation(session: Session, referral: Referral, now: datetime) -> Situation:
+    from referral.services.projection import stored_document
+
     stages = load_stages(session, referral.id)
     return Situation(
         engine=engine_for(referral.profile, referral.profile_version),
         stages=stages,
         statuses=timescales(referral, now),
-        subject=subject_of(referral, stages),
+        subject=subject_of(referral, stored_document(session, referral)),
         ctx=validation_context(session, now, referral),
     )
 
@@ -548,6 +584,8 @@ def create_referral(
         transfer_from=transfer.referral_id if transfer is not None else None,
         last_event_seq=0,
         last_event_hash="",
+        stages_doc=dict(EMPTY_STAGES),
+        related_ids=[],
     )
     session.add(referral)
     session.flush()  # the referral row exists before its first event refers to it
@@ -636,6 +674,8 @@ def _link_siblings(
     """Each lists the other; the sibling's change is audited on its own trail."""
     session.add(ReferralLink(referral_id=referral.id, related_id=sibling.id, created_at=now))
     session.add(ReferralLink(referral_id=sibling.id, related_id=referral.id, created_at=now))
+    referral.related_ids = sorted({*referral.related_ids, sibling.id})
+    sibling.related_ids = sorted({*sibling.related_ids, referral.id})
     mark_pending_stale(session, sibling, actor, now, "sibling_linked")
     append_event(
         session,
@@ -892,6 +932,11 @@ def _after_change(
     event = append_event(session, referral, actor, kind, now, data, reason=reason)
     moves_clocks = "received_at" in data.get("changes", {}) and kind == "concern_corrected"
     if definition_of(referral).recompute_on_correction or moves_clocks:
-        refold_clocks(session, referral, load_stages(session, referral.id))
+        from referral.services.projection import project
+
+        stages = load_stages(session, referral.id)
+        refold_clocks(session, referral, stages)
+        session.flush()
+        project(referral, stages)  # the investigation's due date may have moved
     session.flush()
     return event

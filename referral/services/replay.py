@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from referral.models import (
     Transfer,
 )
 from referral.services.pending import stale_comment
+from referral.services.projection import document
 from referral.services.referrals import (
     CHILD_COLUMNS,
     CONCERN_COLUMNS,
@@ -72,6 +74,8 @@ REFERRAL_COLUMNS = (
     "childs_views",
     "named_person",
     "transfer_from",
+    "pending_approval_id",
+    "related_ids",
 )
 #: stage and approval columns no event determines, so the replay cannot check them
 NOT_REPLAYED: dict[type[Any], frozenset[str]] = {
@@ -129,7 +133,13 @@ class Replay:
         return self.referral.child
 
     def finish(self) -> None:
+        """What the writes keep on the referral's row besides: clocks, document, links."""
         keep_clocks(self.referral, self.stages, clocks_from_events(self.definition, self.events))
+        # as the database hands the stored document back: JSON, not Python values
+        self.referral.stages_doc = json.loads(json.dumps(document(self.stages)))
+        self.referral.related_ids = sorted({related for _, related in self.links})
+        pending = [a.id for a in self.approvals.values() if a.status == "pending"]
+        self.referral.pending_approval_id = pending[-1] if pending else None
 
 
 # -- one handler per event type --------------------------------------------------------------
@@ -512,15 +522,43 @@ def _compare_referral(
     for column in REFERRAL_COLUMNS:
         if not _same(getattr(replay.referral, column), getattr(stored, column)):
             yield f"referrals.{column}", "differs from what the events recorded"
+    yield from _compare_document(replay.referral.stages_doc, stored.stages_doc)
     if areas.get(stored.area_id) != replay.area:
         yield "referrals.area_id", "is not the area the referral was recorded in"
+
+
+def _compare_document(expected: dict[str, Any], held: Any) -> Iterator[Difference]:
+    """The read document against its rebuild, named down to the field that differs."""
+    if not isinstance(held, dict):
+        yield "referrals.stages_doc", "is missing or not a document"
+        return
+    for section, want in expected.items():
+        have = held.get(section)
+        if want == have:
+            continue
+        where = f"referrals.stages_doc.{section}"
+        if isinstance(want, dict) and isinstance(have, dict):
+            keys = sorted(k for k in {*want, *have} if want.get(k) != have.get(k))
+            where += f" ({', '.join(keys)})"
+        elif isinstance(want, list) and isinstance(have, list) and len(want) == len(have):
+            rows = [
+                f"{n}: {', '.join(sorted(k for k in {*w, *h} if w.get(k) != h.get(k)))}"
+                for n, (w, h) in enumerate(zip(want, have, strict=True), 1)
+                if w != h and isinstance(w, dict) and isinstance(h, dict)
+            ]
+            where += f" (row {'; row '.join(rows)})" if rows else ""
+        yield where, "differs from the stage records the events rebuild"
+    for section in sorted(set(held) - set(expected)):
+        yield f"referrals.stages_doc.{section}", "is not a section of the document"
 
 
 def _compare_stages(replay: Replay, stored: StoredRows) -> Iterator[Difference]:
     rid, stages = replay.referral.id, replay.stages
     yield from diff_rows(Ird, [stages.ird] if stages.ird else [], stored.of(Ird, rid))
     yield from diff_rows(
-        IrdContribution, replay.added.of(IrdContribution), stored.of(IrdContribution, rid)
+        IrdContribution,
+        stages.ird.contributions if stages.ird else [],
+        stored.of(IrdContribution, rid),
     )
     yield from diff_rows(
         Investigation,

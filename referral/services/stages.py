@@ -115,7 +115,7 @@ def convene_ird(r: Recording) -> None:
 
 def add_ird_contribution(r: Recording) -> None:
     r.agencies.add(r.data["agency"])
-    r.session.add(
+    r.ird.contributions.append(
         IrdContribution(
             referral_id=r.referral.id,
             agency=r.data["agency"],
@@ -185,8 +185,8 @@ def plan_jii(r: Recording) -> None:
         aims=r.data["aims"],
         planned_by=r.actor.username,
     )
-    r.session.add(jii)
     r.stages.jiis.append(jii)
+    r.session.add(jii)
     r.agencies.update({"police", "social_work"})
 
 
@@ -231,8 +231,8 @@ def schedule_case_conference(r: Recording) -> None:
         invitees=r.people("invitees"),
         short_notice=bool(r.outcome.flags.get("short_notice")),
     )
-    r.session.add(conference)
     r.stages.conferences.append(conference)
+    r.session.add(conference)
 
 
 def record_inquorate(r: Recording) -> None:
@@ -289,8 +289,8 @@ def register(r: Recording) -> None:
         areas_of_concern=[RegistrationConcern(category=c) for c in r.data["areas_of_concern"]],
         core_group_meetings=[],
     )
-    r.session.add(registration)
     r.stages.registrations.append(registration)
+    r.session.add(registration)
 
 
 def not_register(r: Recording) -> None:
@@ -350,16 +350,16 @@ def close(r: Recording) -> None:
 
 
 def screen_out(r: Recording) -> None:
-    r.session.add(
-        Screening(
-            referral_id=r.referral.id,
-            decided_at=happened(r, "decided_at"),
-            decision_rationale=r.data["decision_rationale"],
-            advice_or_support=r.data["advice_or_support"],
-            named_person_informed=r.data["named_person_informed"],
-            decided_by=r.actor.username,
-        )
+    screening = Screening(
+        referral_id=r.referral.id,
+        decided_at=happened(r, "decided_at"),
+        decision_rationale=r.data["decision_rationale"],
+        advice_or_support=r.data["advice_or_support"],
+        named_person_informed=r.data["named_person_informed"],
+        decided_by=r.actor.username,
     )
+    r.session.add(screening)
+    r.stages.screening = screening
 
 
 def record_full_ird(r: Recording) -> None:
@@ -379,14 +379,14 @@ def notify_transfer(r: Recording) -> None:
         interim_safety_plan=r.data["interim_safety_plan"],
         notified_by=r.actor.username,
     )
-    r.session.add(transfer)
     r.stages.transfers.append(transfer)
+    r.session.add(transfer)
     if not any(share.area == area for share in r.stages.shares):
         share = ReferralShare(
             referral_id=r.referral.id, area=area, shared_at=r.now, reason="transfer"
         )
-        r.session.add(share)
         r.stages.shares.append(share)
+        r.session.add(share)
 
 
 def transferred_out(r: Recording) -> None:

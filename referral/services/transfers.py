@@ -20,6 +20,7 @@ from referral.errors import Unprocessable
 from referral.models import Area, Referral, ReferralShare, Transfer
 from referral.services.audit import append_event
 from referral.services.pending import mark_pending_stale
+from referral.services.projection import project
 from referral.services.referrals import Stages, load_stages, situation
 from workflow import Actor, Outcome
 
@@ -57,6 +58,7 @@ def received(
     sending = session.get(Referral, transfer.referral_id)
     assert sending is not None
     transfer.receiving_referral_id = receiving.id
+    _project_transfers(session, sending)
     mark_pending_stale(session, sending, actor, now, "transfer_received")
     append_event(
         session,
@@ -66,6 +68,14 @@ def received(
         now,
         {"receiving_referral": receiving.id, "receiving_area": receiving.area.slug},
     )
+
+
+def _project_transfers(session: Session, sending: Referral) -> None:
+    """The sending referral's read document shows the transfer as it now stands."""
+    session.flush()
+    stages = load_stages(session, sending.id)
+    stages.transfers  # noqa: B018 - loads the section, the only one changed
+    project(sending, stages)
 
 
 def transfer_decided(
@@ -104,6 +114,7 @@ def transfer_decided(
     if transfer is not None:
         transfer.outcome = "registered" if outcome.trigger == "register" else "not_registered"
         transfer.decided_at = datetime.fromisoformat(str(held_at))
+        _project_transfers(session, sending)
     mark_pending_stale(session, sending, actor, now, "transfer_decided")
     append_event(
         session,

@@ -15,6 +15,7 @@ from referral.models import Approval, Referral, User
 from referral.services.audit import append_event
 from referral.services.pending import mark_pending_stale, pending_approval
 from referral.services.preconditions import check_if_match
+from referral.services.projection import project
 from referral.services.referrals import (
     Stages,
     advance_clocks,
@@ -151,6 +152,8 @@ def apply(
     )
     advance_clocks(referral, stages, event)
     session.flush()
+    project(referral, stages)
+    session.flush()
     if referral.transfer_from is not None and outcome.trigger in TRANSFER_DECISIONS:
         from referral.services.transfers import transfer_decided
 
@@ -165,7 +168,7 @@ def request_approval(
     reason: str | None,
     now: datetime,
 ) -> Approval:
-    if pending_approval(session, referral.id) is not None:
+    if pending_approval(session, referral) is not None:
         raise Conflict(
             "an approval is already pending for this referral; it must be decided first",
             state=referral.state,
@@ -196,6 +199,7 @@ def request_approval(
         trigger=exc.trigger,
         reason=reason,
     )
+    referral.pending_approval_id = approval.id
     session.flush()
     approval.referral_version = referral.version
     session.flush()

@@ -155,8 +155,14 @@ def test_a_rewritten_chain_needs_the_key(
     db_connection.execute(
         update(Ird.__table__).where(Ird.referral_id == rid).values(reason="Routine visit")
     )
+    doc = db_connection.execute(
+        select(Referral.__table__.c.stages_doc).where(Referral.__table__.c.id == rid)
+    ).scalar_one()
+    doc["ird"]["reason"] = "Routine visit"
     db_connection.execute(
-        update(Referral.__table__).where(Referral.id == rid).values(last_event_hash=prev)
+        update(Referral.__table__)
+        .where(Referral.id == rid)
+        .values(last_event_hash=prev, stages_doc=doc)
     )
     _, problems = _verify(app)
     assert problems
@@ -184,6 +190,10 @@ def test_a_checkpoint_catches_a_truncated_chain(
         IrdContribution.__table__.delete().where(IrdContribution.referral_id == rid)
     )
     db_connection.execute(Event.__table__.delete().where(Event.id == events[-1].id))
+    doc = db_connection.execute(
+        select(Referral.__table__.c.stages_doc).where(Referral.__table__.c.id == rid)
+    ).scalar_one()
+    doc["ird"]["contributions"] = []
     db_connection.execute(
         update(Referral.__table__)
         .where(Referral.id == rid)
@@ -191,6 +201,7 @@ def test_a_checkpoint_catches_a_truncated_chain(
             last_event_seq=events[-2].seq,
             last_event_hash=events[-2].hash,
             updated_at=events[-2].at,
+            stages_doc=doc,
         )
     )
     # every remaining row agrees with every remaining event: only the checkpoint can tell
@@ -333,6 +344,14 @@ def test_events_are_keyed_with_the_configured_key(
             "WHERE id = (SELECT child_id FROM referrals WHERE id = :rid)",
         ),
         ("referrals.child_match", "UPDATE referrals SET child_match = 'chi' WHERE id = :rid"),
+        (
+            "referrals.related_ids",
+            "UPDATE referrals SET related_ids = '[\"0123456789abcdef\"]' WHERE id = :rid",
+        ),
+        (
+            "referrals.pending_approval_id",
+            "UPDATE referrals SET pending_approval_id = 'none' WHERE id = :rid",
+        ),
     ],
 )
 def test_verify_replays_the_events_and_names_each_edited_column(
@@ -347,6 +366,28 @@ def test_verify_replays_the_events_and_names_each_edited_column(
     assert where in {p.where for p in _about(problems, rid)}, problems
     assert {p.referral_id for p in problems} == {rid}
     assert not _about(problems, other)
+
+
+def test_an_edited_read_document_is_named_down_to_its_field(
+    app: Flask, as_user: Any, db_connection: Any
+) -> None:
+    """What a GET shows is stored; an edit to it alone, with the tables intact, is found."""
+    from referral.models import Referral
+
+    rid = create(as_user)["id"]
+    walk(as_user, rid, "convene_ird", "start_investigation")
+    column = Referral.__table__.c.stages_doc
+    doc = db_connection.execute(select(column).where(Referral.__table__.c.id == rid)).scalar_one()
+    doc["investigation"]["decision_rationale"] = "Nothing to see."
+    db_connection.execute(
+        update(Referral.__table__).where(Referral.__table__.c.id == rid).values(stages_doc=doc)
+    )
+    problems = _verify(app)[1]
+    assert {p.where for p in problems} == {
+        "referrals.stages_doc.investigation (decision_rationale)"
+    }
+    shown = as_user("sw").get(f"/api/v1/referrals/{rid}").get_json()
+    assert shown["stages"]["investigation"]["decision_rationale"] == "Nothing to see."
 
 
 def test_an_edited_stage_row_deep_in_a_history_is_named(
