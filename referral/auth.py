@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from referral import db, throttle
@@ -73,11 +74,13 @@ def new_token() -> str:
 
 
 def _token_principal(raw: str, now: datetime) -> Principal | None:
-    token = (
-        db.session()
-        .scalars(select(ApiToken).where(ApiToken.token_hash == token_digest(raw)))
-        .one_or_none()
+    # the token, its user and the user's areas in one statement: every API request runs it
+    query = (
+        select(ApiToken)
+        .options(joinedload(ApiToken.user).joinedload(User.areas))
+        .where(ApiToken.token_hash == token_digest(raw))
     )
+    token = db.session().scalars(query).unique().one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     if token.expires_at is not None and token.expires_at <= now:

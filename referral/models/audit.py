@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.db import Base
 from referral.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from referral.models.referrals import Referral
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -36,6 +39,9 @@ class Event(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: never loaded (lazy="raise"); it tells the unit of work to write a new referral's row
+    #: before its first event, so both go in one flush
+    referral: Mapped[Referral] = relationship(lazy="raise")
 
 
 class AccessLogEntry(Base):

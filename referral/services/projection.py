@@ -3,7 +3,7 @@
 Reading a referral takes its stage records (IRD, screening, investigation, interviews,
 conferences, registrations, transfers) from one JSON document on its own row, so a read costs
 the same whatever the referral's history. Each write re-serialises only the sections whose
-rows it loaded (the only ones it can have changed), from those rows, after they are flushed.
+rows it loaded (the only ones it can have changed), from those rows, in the same flush.
 The tables stay the record for reporting; `audit verify` rebuilds the document from them and
 reports a referral whose document differs.
 """
@@ -247,7 +247,7 @@ def stored_document(session: Session, referral: Referral) -> dict[str, Any]:
 
 
 def project(referral: Referral, stages: Stages) -> None:
-    """Re-serialise the sections whose rows this write loaded (flush those rows first)."""
+    """Re-serialise the sections whose rows this write loaded or added (flushed or not)."""
     if referral.stages_doc is None:
         referral.stages_doc = document(stages)
         return

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -396,24 +396,23 @@ def record_agencies(referral: Referral, agencies: set[str]) -> None:
 
 
 def _next_reference(session: Session, area: Area, year: int) -> str:
-    seq = session.scalars(
-        select(ReferenceSequence)
+    # one statement takes the next number and holds the counter's row lock to the commit
+    bump = (
+        update(ReferenceSequence)
         .where(ReferenceSequence.area_id == area.id, ReferenceSequence.year == year)
-        .with_for_update()
-    ).one_or_none()
-    if seq is None:
+        .values(last_number=ReferenceSequence.last_number + 1)
+        .returning(ReferenceSequence.last_number)
+        .execution_options(synchronize_session=False)
+    )
+    number = session.scalars(bump).one_or_none()
+    if number is None:
         try:
             with session.begin_nested():
-                seq = ReferenceSequence(area_id=area.id, year=year, last_number=0)
-                session.add(seq)
+                session.add(ReferenceSequence(area_id=area.id, year=year, last_number=1))
+            number = 1
         except IntegrityError:  # another request created this year's counter first
-            seq = session.scalars(
-                select(ReferenceSequence)
-                .where(ReferenceSequence.area_id == area.id, ReferenceSequence.year == year)
-                .with_for_update()
-            ).one()
-    seq.last_number += 1
-    return f"{area.reference_prefix}-{year}-{seq.last_number:05d}"
+            number = session.scalars(bump).one()
+    return f"{area.reference_prefix}-{year}-{number:05d}"
 
 
 def name_key(given: str, family: str) -> str:
@@ -544,8 +543,9 @@ def create_referral(
         )
     except InvalidData as exc:
         raise Unprocessable(exc.errors) from exc
-    area = session.scalars(select(Area).where(Area.slug == cleaned["area"])).one()
-    if area.id not in user.area_ids:
+    # the area exists (validated above); it must be one of the user's, already loaded with them
+    area = next((a for a in user.areas if a.slug == cleaned["area"]), None)
+    if area is None:
         raise Forbidden("you may record concerns only in your own areas")
     details, concern = cleaned["child"], cleaned["concern"]
     d = engine.definition
@@ -587,8 +587,9 @@ def create_referral(
         stages_doc=dict(EMPTY_STAGES),
         related_ids=[],
     )
+    # one INSERT of the referral with its first event, clocks and agencies: the unit of work
+    # writes the referral's row before the rows that refer to it
     session.add(referral)
-    session.flush()  # the referral row exists before its first event refers to it
     record_agencies(referral, {user.agency})
     actor = Actor(user.username, user.agency, user.role)
     append_event(
@@ -606,6 +607,8 @@ def create_referral(
         },
         to_state=referral.state,
     )
+    if siblings or transfer is not None:
+        session.flush()  # the links and the transfer refer to the new row by its id alone
     for sibling in siblings:
         _link_siblings(session, referral, sibling, actor, now)
     if transfer is not None:
@@ -651,6 +654,8 @@ def _siblings(session: Session, user: User, ids: list[str]) -> list[Referral]:
     """The referrals named as brothers' and sisters', each one the user can see, locked."""
     from referral.services.visibility import writable
 
+    if not ids:
+        return []
     found = {
         r.id: r
         for r in session.scalars(

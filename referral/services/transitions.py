@@ -151,8 +151,8 @@ def apply(
         reason=reason,
     )
     advance_clocks(referral, stages, event)
-    session.flush()
-    project(referral, stages)
+    with session.no_autoflush:  # one UPDATE of the referral, with its document, not two
+        project(referral, stages)
     session.flush()
     if referral.transfer_from is not None and outcome.trigger in TRANSFER_DECISIONS:
         from referral.services.transfers import transfer_decided

@@ -1,0 +1,96 @@
+"""A GET and a transition run a small, fixed number of SQL statements, whatever the history.
+
+Counted on the connection the request uses, without the savepoints the test harness wraps each
+request in. A referral with a long history (many IRD contributions and chronology entries) costs
+the same number of statements as a new one: what reads show is stored on the referral's row by
+the write that changed it, never rebuilt from the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from tests.referral.flows import create, fire, walk
+
+MAX_GET = 8
+MAX_TRANSITION = 12
+LONG_HISTORY = 60
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements run while the block runs (savepoints aside)."""
+    engine = app.extensions["referral.db"].engine
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _grow(as_user: Any, rid: str, events: int) -> None:
+    for n in range(events // 2):
+        assert fire(as_user, rid, "add_ird_contribution").status_code == 200
+        entry = fire(as_user, rid, "add_chronology_entry", what_happened=f"Visit {n}.")
+        assert entry.status_code == 200
+
+
+def _counts(app: Flask, as_user: Any, rid: str) -> tuple[int, int]:
+    reader = as_user("sw")
+    reader.get(f"/api/v1/referrals/{rid}")  # the token's first use is not what is measured
+    with statements(app) as get:
+        assert reader.get(f"/api/v1/referrals/{rid}").status_code == 200
+    with statements(app) as transition:
+        assert fire(as_user, rid, "add_ird_contribution").status_code == 200
+    return len(get), len(transition)
+
+
+def test_a_get_and_a_transition_cost_the_same_few_statements_whatever_the_history(
+    app: Flask, as_user: Any
+) -> None:
+    short = create(as_user)["id"]
+    walk(as_user, short, "convene_ird")
+    long = create(as_user, given_name="Ben")["id"]
+    walk(as_user, long, "convene_ird")
+    _grow(as_user, long, LONG_HISTORY)
+    events = as_user("sw").get(f"/api/v1/referrals/{long}/events?limit=200").get_json()
+    assert len(events["items"]) > LONG_HISTORY
+
+    short_get, short_transition = _counts(app, as_user, short)
+    long_get, long_transition = _counts(app, as_user, long)
+    assert short_get <= MAX_GET, short_get
+    assert short_transition <= MAX_TRANSITION, short_transition
+    assert (long_get, long_transition) == (short_get, short_transition)
+
+
+@pytest.mark.parametrize("path", ["", "/chronology", "/events"])
+def test_reading_a_long_history_does_not_load_row_by_row(
+    app: Flask, as_user: Any, path: str
+) -> None:
+    """The pages of a referral's own lists cost the same for 10 entries as for 60."""
+    short = create(as_user)["id"]
+    walk(as_user, short, "convene_ird")
+    _grow(as_user, short, 10)
+    long = create(as_user, given_name="Ben")["id"]
+    walk(as_user, long, "convene_ird")
+    _grow(as_user, long, LONG_HISTORY)
+    reader = as_user("sw")
+    counted = []
+    for rid in (short, long):
+        reader.get(f"/api/v1/referrals/{rid}{path}")
+        with statements(app) as seen:
+            assert reader.get(f"/api/v1/referrals/{rid}{path}").status_code == 200
+        counted.append(len(seen))
+    assert counted[0] == counted[1], counted
