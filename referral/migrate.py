@@ -31,7 +31,7 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def fill_stage_documents(database_url: str, batch: int = 200) -> int:
     """Give each referral without one its read document, from its tables; how many."""
-    from sqlalchemy import select
+    from sqlalchemy import select, update
     from sqlalchemy.orm import Session
 
     from referral.db import make_engine
@@ -44,15 +44,22 @@ def fill_stage_documents(database_url: str, batch: int = 200) -> int:
     try:
         with Session(engine) as session:
             while True:
-                referrals = session.scalars(
-                    select(Referral).where(Referral.stages_doc.is_(None)).limit(batch)
+                ids = session.scalars(
+                    select(Referral.id).where(Referral.stages_doc.is_(None)).limit(batch)
                 ).all()
-                if not referrals:
+                if not ids:
                     return filled
-                for referral in referrals:
-                    referral.stages_doc = document(load_stages(session, referral.id))
+                for referral_id in ids:
+                    # not through the ORM: the referral did not change, so its version (the
+                    # ETag clients hold) stays as it was
+                    session.execute(
+                        update(Referral)
+                        .where(Referral.id == referral_id)
+                        .values(stages_doc=document(load_stages(session, referral_id)))
+                        .execution_options(synchronize_session=False)
+                    )
                 session.commit()
-                filled += len(referrals)
+                filled += len(ids)
     finally:
         engine.dispose()
 

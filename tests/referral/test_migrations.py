@@ -83,3 +83,60 @@ INSERT INTO referrals (id, reference, area_id, child_id, child_match, state, pro
    '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00',
    'other', 's', '[]', false, false, 0, '');
 """
+
+
+def test_stored_read_documents_are_filled_from_the_tables_and_read_the_same(
+    tmp_path: Path,
+) -> None:
+    """0005: a database from before the stored documents is upgraded; every referral answers
+    exactly as it did, its pending approval and its siblings included, and verifies clean."""
+    from alembic import command as alembic_command
+
+    from referral import create_app
+    from referral.db import session as request_session
+    from referral.db import unit_of_work
+    from referral.migrate import upgrade
+    from referral.models.types import utcnow
+    from referral.services.audit import verify
+    from referral.services.people import add_area, create_token, create_user
+    from tests.conftest import PASSWORD, USERS, Api, World
+    from tests.referral.flows import concern_body, fire, walk
+
+    for backend in BACKENDS:
+        with empty_database(backend, tmp_path, "docs") as url:
+            upgrade(url)
+            app = create_app(
+                {"REFERRAL_DATABASE_URL": url, "REFERRAL_RATELIMIT_STORAGE_URI": "memory://"}
+            )
+            tokens: dict[str, str] = {}
+            with app.app_context(), unit_of_work() as session:
+                add_area(session, "west-dunbartonshire", "West Dunbartonshire", "WD")
+                add_area(session, "highland", "Highland", "HL")
+                for username, agency, role, areas in USERS:
+                    create_user(session, username, agency, role, areas, PASSWORD)
+                    tokens[f"{username}:write"] = create_token(session, username, "write", utcnow())
+            world = World(tokens)
+            client = app.test_client()
+
+            def as_user(username: str, scope: str = "write") -> Api:
+                return Api(client, world.token(username, scope))  # noqa: B023
+
+            first = as_user("pc").post("/api/v1/referrals", concern_body()).get_json()["id"]
+            walk(as_user, first, "convene_ird", "add_ird_contribution", "start_investigation")
+            assert fire(as_user, first, "extend_timescale", approve=False).status_code == 202
+            body = {**concern_body(given_name="Ben"), "related_referrals": [first]}
+            second = as_user("pc").post("/api/v1/referrals", body).get_json()["id"]
+            walk(as_user, second, "convene_ird")
+            before = {rid: as_user("sw").get(f"/api/v1/referrals/{rid}") for rid in (first, second)}
+
+            alembic_command.downgrade(alembic_config(url), "0004")
+            upgrade(url)
+            for rid, was in before.items():
+                now = as_user("sw").get(f"/api/v1/referrals/{rid}")
+                assert now.status_code == 200
+                assert now.get_json() == was.get_json()
+                assert now.headers["ETag"] == was.headers["ETag"]
+            with app.app_context():
+                _, problems = verify(request_session())
+            assert problems == []
+            app.extensions["referral.db"].engine.dispose()
