@@ -9,7 +9,7 @@ area's core agencies.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from referral.errors import NotFound
 from referral.models import Referral, ReferralAgency, ReferralShare, User
@@ -73,7 +73,12 @@ def get_visible(session: Session, user: User, referral_id: str, *, lock: bool = 
     its row is locked until the transaction ends.
     """
     clause = writable(user) if lock else visible(user)
-    query = select(Referral).where(Referral.id == referral_id, clause)
+    # the agencies in the same statement: every read and write of one referral needs them
+    query = (
+        select(Referral)
+        .options(joinedload(Referral.agencies))
+        .where(Referral.id == referral_id, clause)
+    )
     if lock:
         query = query.with_for_update(of=Referral)
     referral = session.scalars(query).unique().one_or_none()
