@@ -34,7 +34,8 @@ SESSION_GRANTS = frozenset({"read", "write", "reports"})
 STORED_PREFIX = re.compile(r"rfl_[A-Za-z0-9_-]{8}")
 #: /api/v1 paths anyone may read; every other one authenticates before its arguments are parsed
 API_PATH = "/api/v1/"
-PUBLIC_API_PATHS = frozenset({"/api/v1/openapi.json"})
+#: the index (links to this service's own paths, no case content) and the OpenAPI document
+PUBLIC_API_PATHS = frozenset({"/api/v1/", "/api/v1/openapi.json"})
 
 login_manager = LoginManager()
 

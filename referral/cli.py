@@ -10,11 +10,13 @@ from typing import TextIO
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
+from flask_smorest.spec import openapi_cli
 
 from referral import create_app
 from referral.config import ConfigError
 from workflow import diagram
-from workflow.registry import definition, versions
+from workflow.definition import Definition
+from workflow.registry import DEFAULT_PROFILE, UnknownProfile, definition, versions
 
 
 def _create_app() -> Flask:
@@ -25,9 +27,28 @@ def _create_app() -> Flask:
         sys.exit(2)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+class ReferralGroup(FlaskGroup):
+    """Flask's command group, but the app is built only when a command runs in it.
+
+    FlaskGroup builds the app to list and look up commands, and the app refuses to start
+    without its configuration; so here `--help` (of every command) and the `workflow`
+    commands need none, and a command that needs the app stops with the configuration error.
+    The app's own commands (flask-smorest's `openapi`) are added to this group instead.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
+
+
+@click.group(cls=ReferralGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """Interagency referral recording workflow engine."""
+
+
+main.add_command(openapi_cli)
 
 
 # -- db ------------------------------------------------------------------------------------------
@@ -78,27 +99,34 @@ def db_grant_app_role(role: str) -> None:
 
 @main.group("workflow")
 def workflow_group() -> None:
-    """The workflow definition."""
+    """The workflow definition (needs no configuration)."""
 
 
-@workflow_group.command("show")
+def _definition(profile: str | None, version: int | None = None) -> Definition:
+    """The profile asked for, else REFERRAL_PROFILE as the app reads it, else the default."""
+    try:
+        return definition(profile or os.environ.get("REFERRAL_PROFILE", DEFAULT_PROFILE), version)
+    except UnknownProfile as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@workflow_group.command("show", with_appcontext=False)
 @click.option("--profile", default=None, help="defaults to REFERRAL_PROFILE")
 @click.option("--version", "version", type=int, default=None, help="defaults to the latest")
 def workflow_show(profile: str | None, version: int | None) -> None:
     """Print the definition as JSON (the document GET /api/v1/workflow serves)."""
-    name = profile or current_app.config["REFERRAL_PROFILE"]
-    d = definition(name, version)
-    click.echo(json.dumps({**d.to_json(), "versions": versions(name)}, indent=2))
+    d = _definition(profile, version)
+    click.echo(json.dumps({**d.to_json(), "versions": versions(d.profile)}, indent=2))
 
 
-@workflow_group.command("diagram")
+@workflow_group.command("diagram", with_appcontext=False)
 @click.option(
     "--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid", show_default=True
 )
-@click.option("--profile", default=None)
+@click.option("--profile", default=None, help="defaults to REFERRAL_PROFILE")
 def workflow_diagram(fmt: str, profile: str | None) -> None:
     """Draw the lifecycle from the definition."""
-    d = definition(profile or current_app.config["REFERRAL_PROFILE"])
+    d = _definition(profile)
     sys.stdout.write(diagram.mermaid(d) if fmt == "mermaid" else diagram.svg(d))
 
 

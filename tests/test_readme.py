@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -24,17 +25,11 @@ def walkthrough() -> str:
     return match.group(1)
 
 
-def test_the_readme_walkthrough_works_as_written(fresh_url: str) -> None:  # noqa: F811
-    env = {
-        **os.environ,
-        "REFERRAL_DATABASE_URL": fresh_url,
-        "PORT": str(free_port()),
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
-    env.pop("REFERRAL_SECRET_KEY", None)
+def run_walkthrough(env: dict[str, str], cwd: Path) -> str:
+    """Run the block once in `cwd`; check what it prints; return the referral's id."""
     result = subprocess.run(
         [shutil.which("bash") or "/bin/bash", "-c", walkthrough()],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -58,6 +53,32 @@ def test_the_readme_walkthrough_works_as_written(fresh_url: str) -> None:  # noq
         "deregister",
     ]
     assert re.match(r"ok: \d+ events verified", lines[-1])
+    return lines[start].removeprefix("recorded referral ")
+
+
+def test_the_readme_walkthrough_works_as_written(fresh_url: str, tmp_path: Path) -> None:  # noqa: F811
+    """As a newcomer runs it from a checkout (here a folder with the same `.venv`): on SQLite
+    with the block's own database, twice in a row; on PostgreSQL once, on an empty database."""
+    venv = Path(sys.executable).parent
+    (tmp_path / ".venv").symlink_to(venv.parent, target_is_directory=True)
+    env = {
+        **os.environ,
+        "REFERRAL_DATABASE_URL": fresh_url,
+        "PORT": str(free_port()),
+        "PATH": f"{venv}:{os.environ['PATH']}",
+    }
+    env.pop("REFERRAL_SECRET_KEY", None)
+    if not fresh_url.startswith("sqlite"):
+        run_walkthrough(env, tmp_path)
+        return
+    del env["REFERRAL_DATABASE_URL"]  # the block's default: instance/walkthrough/referral.db
+    first = run_walkthrough(env, tmp_path)
+    second = run_walkthrough(env, tmp_path)
+    assert second != first
+    database = tmp_path / "instance" / "walkthrough" / "referral.db"
+    with sqlite3.connect(database) as connection:
+        (count,) = connection.execute("SELECT count(*) FROM referrals").fetchone()
+    assert count == 1, "the second run did not start from a fresh database"
 
 
 def test_the_readme_diagram_is_the_definitions() -> None:

@@ -207,10 +207,10 @@ def init_app(app: Flask) -> None:
     app.extensions["referral.api"] = api
     api.register_field(AwareDateTime, "string", "date-time")
 
-    from referral.api import approvals, health, reference, referrals, workflow
+    from referral.api import approvals, health, index, reference, referrals, workflow
 
     # failed authentication is limited in referral.auth (referral.throttle), for every endpoint
-    for module in (health, workflow, reference, referrals, approvals):
+    for module in (index, health, workflow, reference, referrals, approvals):
         api.register_blueprint(module.blp)
 
     def _too_large() -> Response:

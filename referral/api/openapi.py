@@ -62,7 +62,7 @@ EXTRA: dict[tuple[str, str], dict[str, str]] = {
         "nothing was applied.",
     },
 }
-PUBLIC = {"/api/v1/openapi.json", "/healthz", "/readyz"}
+PUBLIC = {"/api/v1/", "/api/v1/openapi.json", "/healthz", "/readyz"}
 
 
 def request_body(component: str, description: str = "") -> dict[str, Any]:

@@ -160,3 +160,94 @@ def test_workflow_show_and_diagram(fresh_url: str) -> None:
     assert mermaid.startswith("stateDiagram-v2")
     svg = ok(run(fresh_url, "workflow", "diagram", "--format", "svg"))
     assert svg.lstrip().startswith("<?xml") or svg.lstrip().startswith("<svg")
+
+
+# -- with no configuration at all: help and the workflow need none --------------------------------
+
+
+def unconfigured(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed `referral` as a newcomer first runs it: no REFERRAL_* variable set."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("REFERRAL_")}
+    return subprocess.run(
+        [REFERRAL, *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def every_command() -> list[tuple[str, ...]]:
+    """The path of every group and command under `referral`, the top level first."""
+    import click
+
+    from referral.cli import main
+
+    found: list[tuple[str, ...]] = [()]
+
+    def walk(group: click.Group, path: tuple[str, ...]) -> None:
+        for name, command in sorted(group.commands.items()):
+            found.append((*path, name))
+            if isinstance(command, click.Group):
+                walk(command, (*path, name))
+
+    walk(main, ())
+    return found
+
+
+@pytest.mark.parametrize("command", every_command(), ids=lambda c: " ".join(c) or "referral")
+def test_every_help_needs_no_configuration(command: tuple[str, ...], tmp_path: Path) -> None:
+    result = unconfigured(*command, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Usage: {' '.join(('referral', *command))} ")
+    assert result.stderr == ""
+    assert not any(tmp_path.iterdir()), "help built the app (it made an instance folder)"
+
+
+def test_top_level_help_lists_the_commands(tmp_path: Path) -> None:
+    out = ok(unconfigured("--help", cwd=tmp_path))
+    listed = out.split("Commands:", 1)[1]
+    for name in ("db", "areas", "users", "tokens", "demo", "audit", "workflow", "openapi", "run"):
+        assert f"\n  {name} " in listed, name
+
+
+def test_the_workflow_needs_no_configuration(tmp_path: Path) -> None:
+    import json
+
+    shown = json.loads(ok(unconfigured("workflow", "show", cwd=tmp_path)))
+    assert (shown["profile"], shown["version"], shown["versions"]) == ("scotland", 2, [1, 2])
+    old = json.loads(ok(unconfigured("workflow", "show", "--version", "1", cwd=tmp_path)))
+    assert old["version"] == 1
+    mermaid = ok(unconfigured("workflow", "diagram", cwd=tmp_path))
+    assert mermaid.startswith("stateDiagram-v2")
+    svg = ok(unconfigured("workflow", "diagram", "--format", "svg", cwd=tmp_path))
+    assert "<svg" in svg
+    assert not any(tmp_path.iterdir())
+    unknown = unconfigured("workflow", "show", "--profile", "atlantis", cwd=tmp_path)
+    assert unknown.returncode == 1
+    assert "no workflow profile called 'atlantis'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [("db", "upgrade"), ("demo",), ("audit", "verify"), ("openapi", "print"), ("run",)]
+)
+def test_a_command_that_needs_the_app_says_what_is_missing(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
+    result = unconfigured(*command, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "referral: configuration error: REFERRAL_SECRET_KEY is required"
+    )
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_an_unknown_command_is_named_as_such(tmp_path: Path) -> None:
+    result = unconfigured("no-such-command", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "No such command 'no-such-command'" in result.stderr
+    assert "configuration" not in result.stderr
