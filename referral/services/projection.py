@@ -22,6 +22,7 @@ from referral.models import (
     CoreGroupMeeting,
     Investigation,
     Ird,
+    IrdContribution,
     Jii,
     Referral,
     Registration,
@@ -45,6 +46,27 @@ def _views(record: Any) -> dict[str, Any]:
     }
 
 
+def _contribution(c: IrdContribution) -> dict[str, Any]:
+    return {
+        "agency": c.agency,
+        "information_shared": c.information_shared,
+        "checks_made": c.checks_made,
+        "lawful_basis": c.lawful_basis,
+        "recorded_by": c.recorded_by,
+        "recorded_at": _iso(c.recorded_at),
+    }
+
+
+def add_contribution(referral: Referral, contribution: IrdContribution) -> None:
+    """A new IRD contribution goes on the end of the stored list (rows are listed by id, so in
+    the order they were added): neither the IRD nor the earlier contributions are loaded."""
+    doc = dict(referral.stages_doc or {})
+    ird = dict(doc["ird"])
+    ird["contributions"] = [*ird["contributions"], _contribution(contribution)]
+    doc["ird"] = ird
+    referral.stages_doc = doc
+
+
 def _ird(ird: Ird | None) -> dict[str, Any] | None:
     if ird is None:
         return None
@@ -54,17 +76,7 @@ def _ird(ird: Ird | None) -> dict[str, Any] | None:
         "out_of_hours": ird.out_of_hours,
         "participants": ird.participants,
         "convened_by": ird.convened_by,
-        "contributions": [
-            {
-                "agency": c.agency,
-                "information_shared": c.information_shared,
-                "checks_made": c.checks_made,
-                "lawful_basis": c.lawful_basis,
-                "recorded_by": c.recorded_by,
-                "recorded_at": _iso(c.recorded_at),
-            }
-            for c in ird.contributions
-        ],
+        "contributions": [_contribution(c) for c in ird.contributions],
         "decision": ird.decision,
         "decided_at": _iso(ird.decided_at),
         "decision_rationale": ird.decision_rationale,

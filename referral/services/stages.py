@@ -114,18 +114,26 @@ def convene_ird(r: Recording) -> None:
 
 
 def add_ird_contribution(r: Recording) -> None:
+    """Added beside the IRD when this write has not read it: an IRD's contributions are not
+    loaded to add one (the stored document gains it on the end; audit verify rebuilds the list
+    from the rows). A replay, which holds every record in memory, adds it to the IRD's list."""
+    from referral.services.projection import add_contribution
+
     r.agencies.add(r.data["agency"])
-    r.ird.contributions.append(
-        IrdContribution(
-            referral_id=r.referral.id,
-            agency=r.data["agency"],
-            information_shared=r.data["information_shared"],
-            checks_made=r.data.get("checks_made"),
-            lawful_basis=r.data["lawful_basis"],
-            recorded_by=r.actor.username,
-            recorded_at=r.now,
-        )
+    contribution = IrdContribution(
+        referral_id=r.referral.id,
+        agency=r.data["agency"],
+        information_shared=r.data["information_shared"],
+        checks_made=r.data.get("checks_made"),
+        lawful_basis=r.data["lawful_basis"],
+        recorded_by=r.actor.username,
+        recorded_at=r.now,
     )
+    if "ird" in r.stages.loaded_sections():
+        r.ird.contributions.append(contribution)  # saved with the IRD, re-serialised with it
+        return
+    r.session.add(contribution)
+    add_contribution(r.referral, contribution)
 
 
 def happened(r: Recording, name: str) -> datetime:
