@@ -56,6 +56,9 @@ class Child(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     identity_id: Mapped[int] = mapped_column(ForeignKey("child_identities.id"), index=True)
+    #: set when a record is made, never loaded (lazy="raise"): a new identity and its first
+    #: record go into the database in one flush, the identity first
+    identity: Mapped[ChildIdentity] = relationship(lazy="raise")
     chi_number: Mapped[str | None] = mapped_column(String(10), index=True)
     given_name: Mapped[str] = mapped_column(String(200))
     family_name: Mapped[str] = mapped_column(String(200))

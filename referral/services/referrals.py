@@ -59,9 +59,10 @@ from workflow.vocabulary import PRACTITIONER_ROLES
 class DbDirectory:
     """The workflow's view of users and areas, read from the database (cached per request)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, known_areas: frozenset[str] = frozenset()) -> None:
         self.session = session
         self._agencies: dict[str, str | None] = {}
+        self._known_areas = known_areas  # slugs already read (the user's own areas)
 
     def agency_of(self, username: str) -> str | None:
         if username not in self._agencies:
@@ -70,6 +71,8 @@ class DbDirectory:
         return self._agencies[username]
 
     def area_exists(self, slug: str) -> bool:
+        if slug in self._known_areas:
+            return True
         return self.session.scalars(select(Area.id).where(Area.slug == slug)).first() is not None
 
 
@@ -467,8 +470,7 @@ def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
                 found.chi_number = chi  # the identity gains the CHI number; no details move
     if identity is None:
         identity = ChildIdentity(chi_number=chi or None)
-        session.add(identity)
-        session.flush()
+        session.add(identity)  # written with the child's record (Child.identity)
         return ChildMatch("new", identity, [])
     matched = list(
         session.scalars(
@@ -483,7 +485,7 @@ def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
 
 def _child_record(identity: ChildIdentity, details: dict[str, Any], now: datetime) -> Child:
     return Child(
-        identity_id=identity.id,
+        identity=identity,
         created_at=now,
         chi_number=details.get("chi_number"),
         given_name=details["given_name"],
@@ -505,7 +507,11 @@ def may_record(user: User) -> bool:
 
 
 def validation_context(
-    session: Session, now: datetime, referral: Referral | None = None, profile: str = "scotland"
+    session: Session,
+    now: datetime,
+    referral: Referral | None = None,
+    profile: str = "scotland",
+    known_areas: frozenset[str] = frozenset(),
 ) -> Any:
     if referral is not None:
         today = local_today(referral, now)
@@ -513,7 +519,7 @@ def validation_context(
         today = profile_today(profile, now)
     return ValidationContext(
         now=now,
-        directory=DbDirectory(session),
+        directory=DbDirectory(session, known_areas),
         concern_received_at=referral.received_at if referral is not None else None,
         today=today,
     )
@@ -539,7 +545,10 @@ def create_referral(
     engine = engine_for(profile)
     try:
         cleaned = engine.validate_new_referral(
-            payload, validation_context(session, now, profile=profile)
+            payload,
+            validation_context(
+                session, now, profile=profile, known_areas=frozenset(a.slug for a in user.areas)
+            ),
         )
     except InvalidData as exc:
         raise Unprocessable(exc.errors) from exc
@@ -555,13 +564,15 @@ def create_referral(
 
         transfer = awaiting_receipt(session, area, cleaned["transfer_from"])
     siblings = _siblings(session, user, cleaned.get("related_referrals") or [])
+    # the number first, while nothing waits to be flushed: one flush writes all that follows
+    year = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now).year
+    reference = _next_reference(session, area, year)
     match = _match_child(session, details)
     child = _child_record(match.identity, details, now)
     session.add(child)
-    year = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now).year
     referral = Referral(
         id=uuid.uuid4().hex,
-        reference=_next_reference(session, area, year),
+        reference=reference,
         area=area,
         child=child,
         child_match=match.kind,
@@ -889,7 +900,7 @@ def correct_referral(
             for name in each_diff:
                 setattr(each.child, CHILD_COLUMNS[name], child_changes[name])
             each.child.name_key = name_key(each.child.given_name, each.child.family_name)
-            data = {"changes": each_diff}
+            data: dict[str, Any] = {"changes": each_diff}
             if each is not referral:
                 data["corrected_through"] = referral.reference
             events.append(_after_change(session, each, actor, now, "child_corrected", data, reason))
