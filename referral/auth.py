@@ -7,7 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, g, request
 from flask_login import LoginManager, current_user
@@ -128,7 +128,7 @@ def current_principal() -> Principal:
         return found
     if current_user.is_authenticated:
         g.principal = Principal(current_user._get_current_object(), "session", SESSION_GRANTS)
-        return g.principal
+        return cast(Principal, g.principal)
     raise Unauthorized("sign in, or send a bearer token")
 
 
@@ -146,7 +146,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "web.sign_in"
     app.before_request(_authenticate_api)
 
-    @login_manager.user_loader
+    @login_manager.user_loader  # type: ignore[untyped-decorator]  # flask-login is untyped
     def _load_user(user_id: str) -> Any:
         if not user_id.isdigit():
             return None

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from referral import db
 from referral.auth import hash_password
 from referral.errors import ApiError
-from referral.models import Referral, User
+from referral.models import Area, Referral, User
 from referral.models.types import utcnow
 from referral.services import approvals, people, referrals, transitions
 from workflow.calendar import calendar_for
@@ -82,7 +82,7 @@ def demo_usernames() -> list[tuple[str, str, str]]:
 def load_demo(say: Callable[[str], None]) -> None:
     session = db.session()
     for slug, name, prefix in AREAS:
-        if not session.scalars(select(people.Area).where(people.Area.slug == slug)).first():
+        if not session.scalars(select(Area).where(Area.slug == slug)).first():
             people.add_area(session, slug, name, prefix)
     passwords: dict[str, str] = {}
     for username, agency, role, areas in demo_users():

@@ -34,14 +34,14 @@ import math
 import time
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app, g, has_request_context
 from limits import RateLimitItem, parse
 from limits.errors import ConfigurationError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import case, delete, select
+from sqlalchemy import Table, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -88,7 +88,7 @@ class DatabaseStorage(Storage):
         return SQLAlchemyError
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
-        table = AuthFailureCounter.__table__
+        table = cast(Table, AuthFailureCounter.__table__)
         now = utcnow()
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         upsert = dialect.insert(table).values(
@@ -126,7 +126,8 @@ class DatabaseStorage(Storage):
         )
         with self.engine.connect().execution_options(read_only=True) as connection:
             row = connection.execute(query).one_or_none()
-        return None if row is None else (row.count, row.window_expires_at.timestamp())
+        # `row.count` is the column: mypy takes it for the tuple method `count`
+        return None if row is None else (cast(int, row.count), row.window_expires_at.timestamp())
 
     def get(self, key: str) -> int:
         current = self._current(key)

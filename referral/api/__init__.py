@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import swagger_ui_bundle
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -36,7 +36,8 @@ SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
 
 def schema_name(schema: Any) -> str:
     """Component names: `ChildSchema` -> `Child`, its partial (PATCH) form -> `ChildPatch`."""
-    cls = resolve_schema_cls(schema)
+    # a single schema or class name: never the list `resolve_schema_cls` may give
+    cls = cast(type[Schema], resolve_schema_cls(schema))
     name = cls.__name__.removesuffix("Schema")
     return name + "Patch" if getattr(schema, "partial", False) else name
 

@@ -39,7 +39,7 @@ def decidable_by(user: User) -> ColumnElement[bool]:
     )
 
 
-def list_query(user: User, status: str | None) -> Select[tuple[Approval]]:
+def list_query(user: User, status: str | None) -> Select[Approval]:
     """Approvals `user` requested or may decide, on referrals they can see."""
     query = (
         select(Approval)

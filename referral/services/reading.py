@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -145,6 +145,8 @@ def chronology(session: Session, referral: Referral) -> list[dict[str, Any]]:
         .where(Event.referral_id == referral.id, Event.type.in_(("created", "transition")))
         .order_by(Event.seq)
     )
+    time_of_day: time | None
+    at: datetime | None
     for event in events:
         if event.trigger in NOT_IN_CHRONOLOGY:
             continue
