@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-api clean
+.PHONY: run test bench bench-api bench-scale clean govuk-assets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	REFERRAL_ENV=development $(BIN)/referral db upgrade
 	REFERRAL_ENV=development $(BIN)/referral demo
-	@echo "Open http://127.0.0.1:5000/api/docs (API) -- Ctrl-C to stop"
+	@echo "Open http://127.0.0.1:5000/ (staff pages) or /api/docs (API) -- Ctrl-C to stop"
 	REFERRAL_ENV=development $(BIN)/referral run --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
@@ -30,6 +30,15 @@ bench: $(STAMP)
 # the API against a bare Flask app doing the same SQL, in one run (needs wrk: apt-get install wrk)
 bench-api: $(STAMP)
 	$(BIN)/python bench/api_bench.py $(BENCH_ARGS)
+
+# lists, filters and reads at 10,000 referrals and at a million (PostgreSQL; generates them once)
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale_bench.py $(BENCH_ARGS)
+
+# refresh the pinned GOV.UK Frontend assets the app serves (referral/web/static/govuk-frontend/)
+# from the release locked in tools/govuk-frontend/package-lock.json (needs node and npm)
+govuk-assets:
+	tools/govuk-frontend/build.sh
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -15,7 +15,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from `REFERRAL_*` settings; `overrides` are for tests and commands."""
     settings = config_module.load()
     config_module.check_calendar()
-    app = Flask(__name__, instance_path=str(settings.instance_path))
+    # the pages' assets (GOV.UK Frontend's pinned release among them), served at /static/
+    app = Flask(__name__, instance_path=str(settings.instance_path), static_folder="web/static")
     app.config.update(settings.flask_config())
     if overrides:
         app.config.update(overrides)
@@ -23,6 +24,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from referral import auth, db, errors, security, throttle
     from referral.api import init_app as init_api
+    from referral.web import init_app as init_web
 
     db.init_app(app)
     errors.init_app(app)
@@ -30,4 +32,5 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     throttle.init_app(app)
     auth.init_app(app)
     init_api(app)
+    init_web(app)
     return app

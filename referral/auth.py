@@ -148,7 +148,11 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader  # type: ignore[untyped-decorator]  # flask-login is untyped
     def _load_user(user_id: str) -> Any:
-        if not user_id.isdigit():
+        # "<id>:<stamp>": a disabled user, or one whose password changed since, is signed out
+        number, _, stamp = user_id.partition(":")
+        if not number.isdigit():
             return None
-        user = db.session().get(User, int(user_id))
-        return user if user is not None and user.active else None
+        user = db.session().get(User, int(number))
+        if user is None or not user.active or stamp != user.session_stamp:
+            return None
+        return user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table
@@ -71,8 +72,14 @@ class User(Base):
     def is_anonymous(self) -> bool:
         return False
 
+    @property
+    def session_stamp(self) -> str:
+        """Changes with the password: a session signed in under another one is over."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
     def get_id(self) -> str:
-        return str(self.id)
+        # what a session remembers: the user and the password they signed in with
+        return f"{self.id}:{self.session_stamp}"
 
 
 class ApiToken(Base):
