@@ -28,6 +28,10 @@ class Settings:
     instance_path: Path
     ratelimit_storage: str = "database://"
     auth_failure_limit: str = "20 per minute"
+    # how many reverse proxies (e.g. the TLS terminator) stand in front of the app: their
+    # X-Forwarded-For/-Proto are believed, so the access log and the sign-in limits see the
+    # client's address and secure cookies work; 0 (the default) believes no such header
+    trusted_proxies: int = 0
     # keys the audit trail's hashes (HMAC); it never goes into the database
     audit_key: str = field(default=DEVELOPMENT_AUDIT_KEY, repr=False)
 
@@ -53,6 +57,7 @@ class Settings:
             # `database://` is this app's database, shared by every worker and host
             "REFERRAL_RATELIMIT_STORAGE_URI": self.ratelimit_storage,
             "REFERRAL_AUTH_FAILURE_LIMIT": self.auth_failure_limit,
+            "REFERRAL_TRUSTED_PROXIES": self.trusted_proxies,
         }
 
 
@@ -92,6 +97,9 @@ def load(environ: Mapping[str, str] | None = None, instance_path: Path | None = 
     profile = env_vars.get("REFERRAL_PROFILE", DEFAULT_PROFILE)
     storage = env_vars.get("REFERRAL_RATELIMIT_STORAGE_URI", "").strip() or "database://"
     failure_limit = env_vars.get("REFERRAL_AUTH_FAILURE_LIMIT", "").strip() or "20 per minute"
+    proxies = env_vars.get("REFERRAL_TRUSTED_PROXIES", "").strip() or "0"
+    if not proxies.isdigit() or int(proxies) > 5:
+        raise ConfigError("REFERRAL_TRUSTED_PROXIES must be a number of proxies from 0 to 5")
     return Settings(
         url,
         secret,
@@ -100,6 +108,7 @@ def load(environ: Mapping[str, str] | None = None, instance_path: Path | None = 
         instance,
         ratelimit_storage=storage,
         auth_failure_limit=failure_limit,
+        trusted_proxies=int(proxies),
         audit_key=_audit_key(env_vars, env, secret),
     )
 
