@@ -1,7 +1,7 @@
 """SQLAlchemy models: every table, imported here so Alembic sees the whole metadata."""
 
 from referral.models.approvals import Approval
-from referral.models.audit import AccessLogEntry, Event
+from referral.models.audit import AccessLogEntry, AdminEvent, Event
 from referral.models.people import ApiToken, Area, User, user_areas
 from referral.models.referrals import (
     Child,
@@ -35,6 +35,7 @@ __all__ = [
     "Screening",
     "Transfer",
     "AccessLogEntry",
+    "AdminEvent",
     "ApiToken",
     "Approval",
     "Area",

@@ -60,3 +60,19 @@ class AccessLogEntry(Base):
     what: Mapped[str] = mapped_column(String(200))
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class AdminEvent(Base):
+    """One administrative change (a user, an area or a token): who, when, what, to whom.
+    Never case content, never a password or a token. The database refuses UPDATE and DELETE."""
+
+    __tablename__ = "admin_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the administrator's username, or "(command line)" for the `referral` commands
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    #: the username changed (or given a token), or the slug of the area added
+    target: Mapped[str] = mapped_column(String(80), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.db import Base
@@ -52,6 +52,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: raised when the user is disabled: a session from before stays over once re-enabled
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     areas: Mapped[list[Area]] = relationship(secondary=user_areas, lazy="selectin")
 
@@ -74,8 +76,12 @@ class User(Base):
 
     @property
     def session_stamp(self) -> str:
-        """Changes with the password: a session signed in under another one is over."""
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+        """Changes with the password and when the user is disabled: a session signed in under
+        another one is over."""
+        seed = self.password_hash
+        if self.session_epoch:  # epoch 0: the stamp sessions signed in before 0006 carry
+            seed = f"{seed}:{self.session_epoch}"
+        return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
     def get_id(self) -> str:
         # what a session remembers: the user and the password they signed in with

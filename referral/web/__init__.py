@@ -82,7 +82,9 @@ def init_app(app: Flask) -> None:
     formatting.init_app(app)
 
     from referral.web import (  # noqa: F401 - the views register themselves on `bp`
+        admin,
         approvals,
+        correct,
         home,
         new_referral,
         referral_list,
