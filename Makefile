@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-api bench-scale clean govuk-assets
+.PHONY: run test bench bench-api bench-scale clean govuk-assets axe-core
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench-scale: $(STAMP)
 # from the release locked in tools/govuk-frontend/package-lock.json (needs node and npm)
 govuk-assets:
 	tools/govuk-frontend/build.sh
+
+# refresh tests/browser/vendor/axe.min.js (the browser tests' axe-core) from the release locked
+# in tools/axe-core/package-lock.json (needs node and npm)
+axe-core:
+	tools/axe-core/build.sh
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
