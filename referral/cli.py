@@ -1,10 +1,12 @@
-"""The `referral` command: a Flask CLI group for the app (db, areas, users, tokens, demo, audit)."""
+"""The `referral` command: a Flask CLI group for the app (db, areas, users, tokens, demo, generate,
+audit)."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from datetime import datetime
 from typing import TextIO
 
 import click
@@ -242,6 +244,56 @@ def demo() -> None:
     from referral.demo import load_demo
 
     load_demo(click.echo)
+
+
+@main.command("generate")
+@click.option("--referrals", type=click.IntRange(min=1), required=True, help="how many")
+@click.option("--areas", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option("--years", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=5000, show_default=True)
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="every step happens before this day (default: today)",
+)
+@click.option("--check", is_flag=True, help="check every step with the workflow engine (slower)")
+def generate_command(
+    referrals: int,
+    areas: int,
+    years: int,
+    seed: int,
+    batch: int,
+    until: datetime | None,
+    check: bool,
+) -> None:
+    """Fill the database with synthetic referrals for benchmarks (areas gen-area-1..K)."""
+    from referral.db import database
+    from referral.generate import GenerateError, Options, generate
+
+    options = Options(
+        referrals, areas, years, seed, batch, until.date() if until is not None else None, check
+    )
+    with click.progressbar(length=referrals, label="referrals", file=sys.stderr) as bar:
+        try:
+            summary = generate(
+                database().engine,
+                current_app.config["REFERRAL_AUDIT_KEY"].encode(),
+                options,
+                progress=bar.update,
+            )
+        except GenerateError as exc:
+            _fail(str(exc))
+    click.echo(
+        f"areas {', '.join(summary.areas)}; users {summary.users[0]} ... {summary.users[-1]} "
+        "(make a token with `referral tokens create USERNAME --scope read`)",
+        err=True,
+    )
+    click.echo(
+        f"generated {summary.referrals} referrals and {summary.events} events "
+        f"in {summary.seconds:.1f} seconds"
+    )
 
 
 @main.group("audit")
