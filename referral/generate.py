@@ -90,7 +90,7 @@ from workflow.timescales import (
     current_due,
     next_due,
 )
-from workflow.vocabulary import CORE_AGENCIES
+from workflow.vocabulary import CONCERN_SOURCES, CORE_AGENCIES
 
 PROFILE = "scotland"
 CORE = [str(agency) for agency in CORE_AGENCIES]  # never changed: shared by every record
@@ -459,15 +459,7 @@ CATEGORIES = (
     ("child_placing_self_at_risk",),
     ("domestic_abuse",),
 )
-SOURCES = (
-    "child_disclosure",
-    "observation",
-    "family",
-    "third_party",
-    "anonymous",
-    "professional",
-    "other",
-)
+SOURCES = CONCERN_SOURCES
 VIEWS = (
     "Wants to stay at home but wants the shouting to stop.",
     "Said they feel safe at their gran's.",

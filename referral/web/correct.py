@@ -15,14 +15,14 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from referral import db
-from referral.auth import current_principal
 from referral.errors import Conflict, Forbidden, PreconditionFailed, Unprocessable
 from referral.models import Referral
 from referral.models.types import utcnow
-from referral.services import access, reading, referrals, worklist
+from referral.services import reading, referrals, worklist
 from referral.services.visibility import get_visible
 from referral.web import bp, forms, html
 from referral.web.formatting import zone
+from referral.web.referrals import log_page_read
 from workflow.fields import Field
 from workflow.registry import definition as get_definition
 
@@ -74,17 +74,6 @@ def _held(referral: Referral) -> MultiDict[str, str]:
     return MultiDict(held)
 
 
-def _log(referral: Referral, what: str) -> None:
-    access.log_read(
-        db.session(),
-        current_principal(),
-        referral,
-        what,
-        request.remote_addr,
-        request.user_agent.string,
-    )
-
-
 def _may_correct(referral: Referral) -> None:
     user = current_user._get_current_object()
     if not referrals.may_record(user):
@@ -125,7 +114,7 @@ def _page(
 def correct(referral_id: str) -> Any:
     found = get_visible(db.session(), current_user._get_current_object(), referral_id)
     _may_correct(found)
-    _log(found, "referral (form correct)")
+    log_page_read(found, "referral (form correct)")
     return _page(found, forms.build(_specs(found), lambda _: [], [], _held(found)))
 
 

@@ -25,7 +25,8 @@ def _definition(referral: Referral) -> Definition:
     return get_definition(referral.profile, referral.profile_version)
 
 
-def _log(referral: Referral, what: str) -> None:
+def log_page_read(referral: Referral, what: str) -> None:
+    """A page that shows this referral is a read to log, as the API's are."""
     access.log_read(
         db.session(),
         current_principal(),
@@ -42,7 +43,7 @@ def referral(referral_id: str) -> Any:
     session = db.session()
     user = current_user._get_current_object()
     found = get_visible(session, user, referral_id)
-    _log(found, "referral (page)")
+    log_page_read(found, "referral (page)")
     detail = reading.referral_detail(session, user, found, utcnow())
     definition = _definition(found)
     triggers = {t.name: t for t in definition.triggers}
@@ -136,7 +137,7 @@ def trigger_form(referral_id: str, trigger_name: str) -> Any:
     found = get_visible(db.session(), user, referral_id)
     trigger = _trigger(found, trigger_name)
     _allowed(found, trigger.name)
-    _log(found, f"referral (form {trigger.name})")
+    log_page_read(found, f"referral (form {trigger.name})")
     built = forms.build(trigger.fields, _people(found), _areas())
     return _form_page(found, trigger, built)
 
