@@ -99,6 +99,59 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError(
-        "child records were split per referral; restore from a backup taken before 0003"
+    """Back to one child row shared by the referrals of the same child.
+
+    Each identity's records become its first record again. That loses nothing only where the
+    records still agree: if any area has corrected its own record of a shared child since,
+    the downgrade stops before changing anything and says which identities differ (restore
+    from a backup taken before 0003 instead).
+    """
+    bind = op.get_bind()
+    children = sa.table(
+        'children', sa.column('id', sa.Integer()), sa.column('identity_id', sa.Integer()),
+        *(sa.column(c) for c in CHILD_COLUMNS),
     )
+    referrals = sa.table(
+        'referrals', sa.column('id'), sa.column('child_id', sa.Integer()),
+        sa.column('child_match'),
+    )
+    details = [c for c in CHILD_COLUMNS if c != "created_at"]
+    by_identity: dict[int, list[dict[str, object]]] = {}
+    for row in bind.execute(sa.select(children).order_by(children.c.id)).mappings():
+        by_identity.setdefault(row["identity_id"], []).append(dict(row))
+    differing = sorted(
+        identity
+        for identity, rows in by_identity.items()
+        if any(r[c] != rows[0][c] for r in rows[1:] for c in details)
+    )
+    if differing:
+        raise RuntimeError(
+            f"{len(differing)} children's records differ between areas (identities "
+            f"{', '.join(map(str, differing[:10]))}): merging them would lose a correction; "
+            "restore from a backup taken before 0003"
+        )
+    with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_referrals_child_match'), type_='check')
+        batch_op.drop_constraint(op.f('uq_referrals_child_id'), type_='unique')
+        batch_op.create_index('ix_referrals_child_id', ['child_id'], unique=False)
+        batch_op.drop_column('child_match_areas')
+    for rows in by_identity.values():
+        kept, copies = rows[0]["id"], [r["id"] for r in rows[1:]]
+        if copies:
+            bind.execute(
+                sa.update(referrals).where(referrals.c.child_id.in_(copies)).values(child_id=kept)
+            )
+            bind.execute(sa.delete(children).where(children.c.id.in_(copies)))
+    bind.execute(
+        sa.update(referrals).where(referrals.c.child_match == 'possible')
+        .values(child_match='possible_duplicate')
+    )
+    with op.batch_alter_table('children', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_children_chi_number'))
+        batch_op.drop_index(batch_op.f('ix_children_identity_id'))
+        batch_op.drop_constraint(
+            batch_op.f('fk_children_identity_id_child_identities'), type_='foreignkey'
+        )
+        batch_op.drop_column('identity_id')
+        batch_op.create_unique_constraint('uq_children_chi_number', ['chi_number'])
+    op.drop_table('child_identities')

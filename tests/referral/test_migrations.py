@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
@@ -140,3 +141,52 @@ def test_stored_read_documents_are_filled_from_the_tables_and_read_the_same(
                 _, problems = verify(request_session())
             assert problems == []
             app.extensions["referral.db"].engine.dispose()
+
+
+def test_the_split_of_child_records_goes_back_only_where_nothing_would_be_lost(
+    tmp_path: Path,
+) -> None:
+    """0003 down: records of one child that still agree become one shared row again; once an
+    area has corrected its own record, the downgrade refuses and changes nothing."""
+    from referral.migrate import upgrade
+
+    for backend in BACKENDS:
+        with empty_database(backend, tmp_path, "unsplit") as url:
+            upgrade(url, "0002")
+            engine = create_engine(url)
+            with engine.begin() as c:
+                for statement in SEED.split(";"):
+                    if statement.strip():
+                        c.execute(text(statement))
+                if backend == "postgresql":
+                    for table in ("areas", "children"):
+                        c.execute(
+                            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10)")
+                        )
+            upgrade(url, "0003")
+            command.downgrade(alembic_config(url), "0002")
+            with engine.connect() as c:
+                shared = c.execute(
+                    text("SELECT id, child_id, child_match FROM referrals ORDER BY id")
+                ).all()
+                children = c.execute(text("SELECT count(*) FROM children")).scalar()
+            assert [tuple(r) for r in shared] == [
+                ("r1", 1, "new"),
+                ("r2", 1, "possible_duplicate"),
+                ("r3", 2, "new"),
+            ]
+            assert children == 2
+
+            upgrade(url, "0003")
+            with engine.begin() as c:
+                c.execute(
+                    text(
+                        "UPDATE children SET address = '2 High St' "
+                        "WHERE id = (SELECT child_id FROM referrals WHERE id = 'r2')"
+                    )
+                )
+            with pytest.raises(RuntimeError, match="would lose a correction"):
+                command.downgrade(alembic_config(url), "0002")
+            with engine.connect() as c:
+                assert c.execute(text("SELECT count(*) FROM children")).scalar() == 3
+            engine.dispose()
