@@ -15,7 +15,6 @@ from referral.models import (
     ChronologyEntry,
     Event,
     Referral,
-    ReferralLink,
     User,
 )
 from referral.schemas.common import decode_keyset, encode_keyset
@@ -188,8 +187,7 @@ def related_referrals(session: Session, user: User, referral: Referral) -> list[
         return []
     rows = session.execute(
         select(Referral.id, Referral.reference)
-        .join(ReferralLink, ReferralLink.related_id == Referral.id)
-        .where(ReferralLink.referral_id == referral.id, visible(user))
+        .where(Referral.id.in_(referral.related_ids), visible(user))
         .order_by(Referral.reference)
     )
     return [{"id": rid, "reference": ref} for rid, ref in rows]
