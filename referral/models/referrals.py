@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -98,7 +99,17 @@ class Referral(Base):
             "closure_reason IS NULL OR " + _in("closure_reason", CLOSURE_REASONS),
             name="closure_reason",
         ),
+        # each list filter has an index giving its rows in the list's order (updated_at, id),
+        # so a page reads only the rows it shows, at any size
         Index("ix_referrals_area_updated", "area_id", "updated_at", "id"),
+        Index("ix_referrals_state_updated", "state", "updated_at", "id"),
+        Index(
+            "ix_referrals_due_updated",
+            "updated_at",
+            "id",
+            postgresql_where=text("next_due IS NOT NULL"),
+            sqlite_where=text("next_due IS NOT NULL"),
+        ),
         CheckConstraint(_in("child_match", ("new", "chi", "possible")), name="child_match"),
     )
 
@@ -110,7 +121,7 @@ class Referral(Base):
     # possible; and the areas holding the match (never their details)
     child_match: Mapped[str] = mapped_column(String(20), default="new")
     child_match_areas: Mapped[list[str]] = mapped_column(JSON, default=list)
-    state: Mapped[str] = mapped_column(String(20), index=True)
+    state: Mapped[str] = mapped_column(String(20))
     profile: Mapped[str] = mapped_column(String(40))
     profile_version: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from referral.auth import Principal
 from referral.models import AccessLogEntry, Referral
 from referral.models.types import utcnow
+
+#: one Core statement, compiled once: every read of a referral runs it
+_INSERT = insert(cast(Table, AccessLogEntry.__table__))
 
 
 def log_read(
@@ -17,8 +23,10 @@ def log_read(
     remote_addr: str | None,
     user_agent: str | None,
 ) -> None:
-    session.add(
-        AccessLogEntry(
+    # an INSERT now, not an object for the unit of work to sort out at commit
+    session.connection().execute(
+        _INSERT,
+        dict(
             referral_id=referral.id,
             username=principal.user.username,
             agency=principal.user.agency,
@@ -29,5 +37,5 @@ def log_read(
             what=what,
             remote_addr=remote_addr,
             user_agent=(user_agent or "")[:300] or None,
-        )
+        ),
     )

@@ -8,7 +8,7 @@ area's core agencies.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from referral.errors import NotFound
@@ -66,22 +66,41 @@ def may_change(user: User, referral: Referral) -> bool:
     return can_see(user, referral)
 
 
+def can_read(session: Session, user: User, referral: Referral) -> bool:
+    """`visible(user)` for one loaded referral: its own area's rules, or shared with one of the
+    user's areas (asked of the database only then: a core agency outside the referral's area)."""
+    if can_see(user, referral):
+        return True
+    if user.role in (Role.ADMIN, Role.AUDITOR) or user.agency not in CORE_AGENCIES:
+        return False
+    slugs = [a.slug for a in user.areas]
+    shared = select(ReferralShare.referral_id).where(
+        ReferralShare.referral_id == referral.id, ReferralShare.area.in_(slugs)
+    )
+    return bool(slugs) and session.scalars(shared.limit(1)).first() is not None
+
+
+# built once: every read and write of one referral runs one of them (with its agencies: every
+# read and write needs them)
+_BY_ID = (
+    select(Referral)
+    .options(joinedload(Referral.agencies))
+    .where(Referral.id == bindparam("referral_id"))
+)
+_BY_ID_LOCKED = _BY_ID.with_for_update(of=Referral)
+
+
 def get_visible(session: Session, user: User, referral_id: str, *, lock: bool = False) -> Referral:
     """The referral if `user` may see it; 404 otherwise (its existence is not leaked).
 
     With `lock` the referral is about to change: only one the user may change is found, and
-    its row is locked until the transaction ends.
+    its row is locked until the transaction ends (a 404 ends the transaction, and the lock).
+    The rules are `can_see` / `can_read` on the loaded row: the same as `writable` / `visible`.
     """
-    clause = writable(user) if lock else visible(user)
-    # the agencies in the same statement: every read and write of one referral needs them
-    query = (
-        select(Referral)
-        .options(joinedload(Referral.agencies))
-        .where(Referral.id == referral_id, clause)
-    )
-    if lock:
-        query = query.with_for_update(of=Referral)
-    referral = session.scalars(query).unique().one_or_none()
-    if referral is None:
+    query = _BY_ID_LOCKED if lock else _BY_ID
+    referral = session.scalars(query, {"referral_id": referral_id}).unique().one_or_none()
+    if referral is None or not (
+        may_change(user, referral) if lock else can_read(session, user, referral)
+    ):
         raise NotFound(f"no referral {referral_id!r} that you can see")
     return referral
