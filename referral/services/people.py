@@ -73,10 +73,26 @@ def areas(session: Session) -> list[Area]:
     return list(session.scalars(select(Area).order_by(Area.name)))
 
 
-def tokens(session: Session) -> list[ApiToken]:
-    """Every token (never its secret): by user, newest first."""
+def tokens(session: Session, user: User | None = None) -> list[ApiToken]:
+    """Every token (never its secret), or one user's: by user, newest first."""
     query = select(ApiToken).join(User, ApiToken.user_id == User.id)
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
     return list(session.scalars(query.order_by(User.username, ApiToken.id.desc())))
+
+
+def token_page(
+    session: Session, limit: int, before: int | None = None
+) -> tuple[list[ApiToken], int | None]:
+    """A page of every token (never its secret), newest first, from before the token `before`
+    (the previous page's cursor); and the next page's cursor, or None on the last page."""
+    query = select(ApiToken).order_by(ApiToken.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(ApiToken.id < before)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1].id if more and rows else None
 
 
 def _check_password(password: str) -> None:

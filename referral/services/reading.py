@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from referral.models import (
@@ -18,6 +18,7 @@ from referral.models import (
     User,
 )
 from referral.schemas.common import decode_keyset, encode_keyset
+from referral.services import search
 from referral.services.pending import pending_approval
 from referral.services.projection import stored_document
 from referral.services.referrals import (
@@ -53,6 +54,26 @@ def list_item(referral: Referral, today: date) -> dict[str, Any]:
     }
 
 
+def list_filters(query: Select[Any], args: dict[str, Any], today: date) -> Select[Any]:
+    """The list's filters (state, area, overdue, updated_since; the page's text search)
+    on a query of referrals: the list and the exports (referral.services.exports) share them."""
+    if "state" in args:
+        query = query.where(Referral.state == args["state"])
+    if "area" in args:
+        # the area's id as a value (an InitPlan), so the (area_id, updated_at, id) index serves
+        area_id = select(Area.id).where(Area.slug == args["area"]).scalar_subquery()
+        query = query.where(Referral.area_id == area_id)
+    if args.get("overdue") is True:
+        query = query.where(Referral.next_due < today)
+    elif args.get("overdue") is False:
+        query = query.where(or_(Referral.next_due.is_(None), Referral.next_due >= today))
+    if "updated_since" in args:
+        query = query.where(Referral.updated_at >= args["updated_since"])
+    if args.get("q"):  # the web page's text search (not an API filter)
+        query = query.where(search.matches(args["q"]))
+    return query
+
+
 def list_referrals(
     session: Session, user: User, args: dict[str, Any], today: date
 ) -> dict[str, Any]:
@@ -63,16 +84,7 @@ def list_referrals(
         .options(lazyload(Referral.child), lazyload(Referral.agencies))
         .where(visible(user))
     )
-    if "state" in args:
-        query = query.where(Referral.state == args["state"])
-    if "area" in args:
-        query = query.join(Area, Area.id == Referral.area_id).where(Area.slug == args["area"])
-    if args.get("overdue") is True:
-        query = query.where(Referral.next_due < today)
-    elif args.get("overdue") is False:
-        query = query.where(or_(Referral.next_due.is_(None), Referral.next_due >= today))
-    if "updated_since" in args:
-        query = query.where(Referral.updated_at >= args["updated_since"])
+    query = list_filters(query, args, today)
     if "cursor" in args:
         after, after_id = decode_keyset(args["cursor"])
         query = query.where(

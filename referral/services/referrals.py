@@ -439,22 +439,18 @@ class ChildMatch:
         return sorted({r.area.slug for r in self.referrals})
 
 
-def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
-    """The identity of a known child with the same CHI number, else the same name and birth.
-
-    Matching looks across every area (re-referral is counted across Scotland) but only the
-    identity is shared: the new referral keeps its own record of the child.
-    """
+def _known_identity(session: Session, details: dict[str, Any]) -> tuple[str, ChildIdentity | None]:
+    """How a child's details match a child already known: ("chi" or "possible", its identity),
+    or ("new", None). Only reads: the same answer for a preview and for the record made."""
     chi = details.get("chi_number")
-    identity: ChildIdentity | None = None
-    kind = "new"
     if chi:
         identity = session.scalars(
             select(ChildIdentity).where(ChildIdentity.chi_number == chi)
         ).one_or_none()
-        kind = "chi" if identity is not None else kind
+        if identity is not None:
+            return "chi", identity
     birth = _as_date(details.get("date_of_birth"))
-    if identity is None and birth is not None:
+    if birth is not None:
         key = name_key(details["given_name"], details["family_name"])
         candidates = session.scalars(
             select(ChildIdentity)
@@ -465,14 +461,12 @@ def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
         # a known CHI number that differs is a different child
         found = next((c for c in candidates if not chi or c.chi_number is None), None)
         if found is not None:
-            identity, kind = found, "possible"
-            if chi:
-                found.chi_number = chi  # the identity gains the CHI number; no details move
-    if identity is None:
-        identity = ChildIdentity(chi_number=chi or None)
-        session.add(identity)  # written with the child's record (Child.identity)
-        return ChildMatch("new", identity, [])
-    matched = list(
+            return "possible", found
+    return "new", None
+
+
+def _matched_referrals(session: Session, identity: ChildIdentity) -> list[Referral]:
+    return list(
         session.scalars(
             select(Referral)
             .join(Child, Child.id == Referral.child_id)
@@ -480,7 +474,23 @@ def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
             .order_by(Referral.created_at, Referral.id)
         )
     )
-    return ChildMatch(kind, identity, matched)
+
+
+def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
+    """The identity of a known child with the same CHI number, else the same name and birth.
+
+    Matching looks across every area (re-referral is counted across Scotland) but only the
+    identity is shared: the new referral keeps its own record of the child.
+    """
+    chi = details.get("chi_number")
+    kind, identity = _known_identity(session, details)
+    if identity is None:
+        identity = ChildIdentity(chi_number=chi or None)
+        session.add(identity)  # written with the child's record (Child.identity)
+        return ChildMatch("new", identity, [])
+    if kind == "possible" and chi:
+        identity.chi_number = chi  # the identity gains the CHI number; no details move
+    return ChildMatch(kind, identity, _matched_referrals(session, identity))
 
 
 def _child_record(identity: ChildIdentity, details: dict[str, Any], now: datetime) -> Child:
@@ -525,21 +535,10 @@ def validation_context(
     )
 
 
-def create_referral(
-    session: Session,
-    user: User,
-    payload: Any,
-    profile: str,
-    now: datetime,
-    *,
-    remote_addr: str | None = None,
-) -> Referral:
-    """Record a concern: the referral, its own record of the child, and its first event.
-
-    A child already known (here or in another area) is linked by identity; the response says
-    only that a match exists and in which areas, and each matched referral's access log records
-    that it was matched.
-    """
+def _checked_concern(
+    session: Session, user: User, payload: Any, profile: str, now: datetime
+) -> tuple[Engine, dict[str, Any], Area]:
+    """A new concern as recording it checks it: the engine, the cleaned body and its area."""
     if not may_record(user):
         raise Forbidden(f"a {user.role.replace('_', ' ')} may not record a concern")
     engine = engine_for(profile)
@@ -556,6 +555,81 @@ def create_referral(
     area = next((a for a in user.areas if a.slug == cleaned["area"]), None)
     if area is None:
         raise Forbidden("you may record concerns only in your own areas")
+    return engine, cleaned, area
+
+
+def _log_matched(
+    session: Session,
+    user: User,
+    matched: list[Referral],
+    what: str,
+    now: datetime,
+    remote_addr: str | None,
+) -> None:
+    """Each matched referral's access log records that a child match disclosed it exists."""
+    for each in matched:
+        session.add(
+            AccessLogEntry(
+                referral_id=each.id,
+                username=user.username,
+                agency=user.agency,
+                role=user.role,
+                via="match",
+                at=now,
+                what=what,
+                remote_addr=remote_addr,
+            )
+        )
+
+
+def preview_child_match(
+    session: Session,
+    user: User,
+    payload: Any,
+    profile: str,
+    now: datetime,
+    *,
+    shown: dict[str, Any] | None = None,
+    remote_addr: str | None = None,
+) -> dict[str, Any] | None:
+    """Would recording this concern match a child already known? Asked before saving.
+
+    The concern is checked as `create_referral` checks it (the same errors), and the child
+    matched by the same code. The answer is what the recorded referral's `child_match` would
+    say, `{"kind", "areas"}` or None: that a match exists and where, never its details.
+    Since that answer discloses that the child is known there, each matched referral's access
+    log records it now, as recording does, whether or not the concern is then saved; unless
+    it is the match already `shown` (the user confirms it and records the concern, which logs
+    the match again).
+    """
+    _, cleaned, _ = _checked_concern(session, user, payload, profile, now)
+    kind, identity = _known_identity(session, cleaned["child"])
+    if identity is None:
+        return None
+    match = ChildMatch(kind, identity, _matched_referrals(session, identity))
+    answer = {"kind": match.kind, "areas": match.areas}
+    if answer != shown:
+        what = f"child match ({kind}) shown before a concern was recorded"
+        _log_matched(session, user, match.referrals, what, now, remote_addr)
+    return answer
+
+
+def create_referral(
+    session: Session,
+    user: User,
+    payload: Any,
+    profile: str,
+    now: datetime,
+    *,
+    remote_addr: str | None = None,
+) -> Referral:
+    """Record a concern: the referral, its own record of the child, and its first event.
+
+    A child already known (here or in another area) is linked by identity; the response says
+    only that a match exists and in which areas, and each matched referral's access log records
+    that it was matched.
+    """
+    engine, cleaned, area = _checked_concern(session, user, payload, profile, now)
     details, concern = cleaned["child"], cleaned["concern"]
     d = engine.definition
     transfer = None
@@ -626,19 +700,8 @@ def create_referral(
         from referral.services.transfers import received
 
         received(session, transfer, referral, actor, now)
-    for matched in match.referrals:
-        session.add(
-            AccessLogEntry(
-                referral_id=matched.id,
-                username=user.username,
-                agency=user.agency,
-                role=user.role,
-                via="match",
-                at=now,
-                what=f"child match ({match.kind}) when {referral.reference} was recorded",
-                remote_addr=remote_addr,
-            )
-        )
+    what = f"child match ({match.kind}) when {referral.reference} was recorded"
+    _log_matched(session, user, match.referrals, what, now, remote_addr)
     moved_on = transfer.moved_on if transfer is not None else None
     facts = Facts(referral.received_at, child.expected_date_of_delivery, moved_on)
     keep_clocks(referral, Stages(), begin(d, facts))

@@ -1,15 +1,16 @@
-"""A user's work: timescales overdue or due soon, their referrals, the approvals queue."""
+"""A user's work: timescales overdue or due soon, the referrals they recorded or lead, the
+approvals queue."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from referral.errors import NotFound
-from referral.models import Approval, Event, Referral, User
+from referral.models import Approval, Event, Investigation, Referral, Registration, User
 from referral.services.approvals import UNKNOWN_APPROVAL, decidable_by, list_query
 from referral.services.transitions import get_approval
 from referral.services.visibility import get_visible, visible
@@ -44,6 +45,38 @@ def recorded_by(session: Session, user: User) -> list[Referral]:
             visible(user),
             Referral.created_by == user.username,
             Referral.state != "closed",
+        )
+        .order_by(Referral.state, Referral.reference)
+        .limit(LIMIT)
+    )
+    return list(session.scalars(query))
+
+
+def led_by(session: Session, user: User) -> list[Referral]:
+    """Open referrals this user leads and can see, by state then reference.
+
+    The lead professional is the one the stage records hold (kept by `register` and every
+    `change_lead_professional`): the current registration's, or while the child is not on the
+    register, the investigation's.
+    """
+    registered = exists().where(
+        Registration.referral_id == Referral.id, Registration.ended_at.is_(None)
+    )
+    leads_registration = Referral.id.in_(
+        select(Registration.referral_id).where(
+            Registration.ended_at.is_(None), Registration.lead_professional == user.username
+        )
+    )
+    leads_investigation = Referral.id.in_(
+        select(Investigation.referral_id).where(Investigation.lead_professional == user.username)
+    )
+    query = (
+        select(Referral)
+        .options(lazyload(Referral.agencies))
+        .where(
+            visible(user),
+            Referral.state != "closed",
+            or_(leads_registration, and_(leads_investigation, ~registered)),
         )
         .order_by(Referral.state, Referral.reference)
         .limit(LIMIT)

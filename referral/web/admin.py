@@ -11,12 +11,15 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from marshmallow import ValidationError, fields, validate
 
 from referral import db
 from referral.auth import SCOPES
 from referral.errors import Forbidden, NotFound
 from referral.models import User
 from referral.models.types import utcnow
+from referral.schemas.common import ID_DIGITS, decode_position, encode_position, position_cursor
+from referral.schemas.referral import StrictSchema
 from referral.services import people
 from referral.services.people import InvalidInput
 from referral.web import bp, html
@@ -26,6 +29,8 @@ from workflow.vocabulary import AGENCIES, ROLES, label
 MAX_INPUT = 200
 #: the longest a token may last from this page
 MAX_TOKEN_DAYS = 3650
+#: tokens on one page of /admin/tokens (`?limit=` changes it, as on the API's lists)
+TOKENS_PER_PAGE = 50
 SCOPE_HINTS = {
     "read": "Read records, the change feed and exports",
     "reports": "Aggregate indicators only: no case content",
@@ -152,7 +157,7 @@ def _user_page(user: User, status: int = 200, errors: dict[str, str] | None = No
         roles=_choices(ROLES),
         role=_text("role") if changing else user.role,
         chosen=request.form.getlist("areas") if changing else [a.slug for a in user.areas],
-        tokens=[t for t in people.tokens(session) if t.user_id == user.id],
+        tokens=people.tokens(session, user),
         history=people.admin_events(session, user.username),
         myself=user.id == current_user.id,
         now=utcnow(),
@@ -297,6 +302,13 @@ def admin_areas_add() -> Any:
 # -- tokens --------------------------------------------------------------------------------------
 
 
+class TokenPageArgs(StrictSchema):
+    """Paging of the tokens list, as the API's lists page: a page size and a keyset cursor."""
+
+    limit = fields.Integer(load_default=TOKENS_PER_PAGE, validate=validate.Range(min=1, max=200))
+    cursor = position_cursor(ID_DIGITS)
+
+
 def _tokens_page(
     status: int = 200, errors: dict[str, str] | None = None, created: str | None = None
 ) -> Any:
@@ -305,9 +317,27 @@ def _tokens_page(
     form = {name: _text(name) if errors else "" for name in ("username", "scope", "expires")}
     if request.method == "GET":
         form["username"] = request.args.get("username", "")[:MAX_INPUT]
+    paging = {k: v for k in ("limit", "cursor") if (v := request.args.get(k, "").strip())}
+    try:
+        args = TokenPageArgs().load(paging)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {}
+        name, said = next(iter(messages.items()), ("cursor", ["is not valid"]))
+        errors = {**errors, "tokens": f"{'Page size' if name == 'limit' else 'Page'}: {said[0]}"}
+        status, args = 400, TokenPageArgs().load({})
+    before = decode_position(args["cursor"]) if "cursor" in args else None
+    listed, after = people.token_page(session, args["limit"], before)
+    next_url = None
+    if after is not None:
+        values: dict[str, Any] = {"cursor": encode_position(after)}
+        if "limit" in paging:
+            values["limit"] = paging["limit"]
+        next_url = url_for("web.admin_tokens", **values)
     page = render_template(
         "admin_tokens.html",
-        tokens=people.tokens(session),
+        tokens=listed,
+        next_url=next_url,
+        later_page=before is not None,
         users=[u for u in people.users(session) if u.active],
         scopes=[(s, s.capitalize(), SCOPE_HINTS[s]) for s in SCOPES],
         form=form,

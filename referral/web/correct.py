@@ -119,11 +119,13 @@ def correct(referral_id: str) -> Any:
 
 
 def _changes(held: dict[str, Any], typed: dict[str, Any]) -> dict[str, Any]:
-    """Only the fields whose value was changed, by record."""
+    """Only the fields whose value was changed, by record; a field emptied is sent as null, as
+    the API's PATCH clears it (the service says which fields may not be emptied)."""
     out: dict[str, Any] = {}
     for record in RECORDS:
         before, after = held.get(record) or {}, typed.get(record) or {}
         diff = {k: v for k, v in after.items() if before.get(k) != v}
+        diff |= {k: None for k in before if k not in after}
         if diff:
             out[record] = diff
     return out

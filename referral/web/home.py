@@ -1,4 +1,5 @@
-"""The home page: what is overdue or due this week, the approvals waiting for me, my referrals."""
+"""The home page: what is overdue or due this week, the approvals waiting for me, the referrals
+I lead and those I recorded."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def home() -> Any:
         approvals=[] if admin else worklist.approvals_waiting(session, user),
         counts=None if admin else worklist.counts(session, user, today),
         mine=[] if admin else worklist.recorded_by(session, user),
+        led=[] if admin else worklist.led_by(session, user),
         states={s.name: s.label for s in definition(profile).states},
         due_soon_days=worklist.DUE_SOON_DAYS,
     )

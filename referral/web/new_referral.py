@@ -38,14 +38,33 @@ def _build(user: User, formdata: Any = None) -> forms.Built:
     return forms.build(_record_form().fields, _people(user), areas, formdata)
 
 
-def _page(built: forms.Built, status: int = 200, error_list: list[Any] | None = None) -> Any:
+def _page(
+    built: forms.Built,
+    status: int = 200,
+    error_list: list[Any] | None = None,
+    match: dict[str, Any] | None = None,
+) -> Any:
+    names = {a.slug: a.name for a in directory.areas(db.session())} if match else {}
     page = render_template(
         "new_referral.html",
         form=built.form,
         group_errors=built.group_errors,
         error_list=error_list or [],
+        match=match,
+        match_areas=[names.get(slug, slug) for slug in (match or {}).get("areas", [])],
+        match_token=_token(match),
     )
     return html(page, status)
+
+
+def _token(match: dict[str, Any] | None) -> str:
+    """The match the page showed, as the form sends it back when the user confirms it."""
+    return f"{match['kind']}:{','.join(match['areas'])}" if match else ""
+
+
+def _shown(token: str) -> dict[str, Any] | None:
+    kind, _, areas = token.partition(":")
+    return {"kind": kind, "areas": areas.split(",") if areas else []} if kind else None
 
 
 def _may_record(user: User) -> None:
@@ -70,16 +89,19 @@ def new_referral_post() -> Any:
     added = request.form.get("add_row")
     if added is not None:
         forms.add_row(built, added)
-        return _page(built)
+        return _page(built, match=_shown(request.form.get("match_shown", "")[:200]))
     body = forms.data_of(built, zone(), prefix="")
+    profile, now = current_app.config["REFERRAL_PROFILE"], utcnow()
     try:
+        # a child already known is shown before saving; the user confirms by sending it again
+        shown = _shown(request.form.get("match_shown", "")[:200])
+        match = referrals.preview_child_match(
+            db.session(), user, body, profile, now, shown=shown, remote_addr=request.remote_addr
+        )
+        if match is not None and match != shown:
+            return _page(built, match=match)
         created: Referral = referrals.create_referral(
-            db.session(),
-            user,
-            body,
-            current_app.config["REFERRAL_PROFILE"],
-            utcnow(),
-            remote_addr=request.remote_addr,
+            db.session(), user, body, profile, now, remote_addr=request.remote_addr
         )
     except Unprocessable as exc:
         labels = {f.name: f.label for f in _record_form().fields}

@@ -1,4 +1,5 @@
-"""The referrals list: the API's filters (state, area, overdue) and its keyset paging."""
+"""The referrals list: the API's filters (state, area, overdue) and its keyset paging, and a
+text search on reference and child's name that only this page offers."""
 
 from __future__ import annotations
 
@@ -6,25 +7,36 @@ from typing import Any
 
 from flask import current_app, render_template, request, url_for
 from flask_login import current_user, login_required
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields, validate
 
 from referral import db
 from referral.errors import Forbidden
 from referral.models.types import utcnow
 from referral.schemas.referral import ReferralListArgs
-from referral.services import reading
+from referral.services import reading, search
 from referral.services.referrals import profile_today
 from referral.web import bp, html
 from workflow.registry import definition
 
-FILTERS = ("state", "area", "overdue", "limit", "cursor")
+FILTERS = ("q", "state", "area", "overdue", "limit", "cursor")
 NAMES = {
+    "q": "Search",
     "state": "Stage",
     "area": "Area",
     "overdue": "Overdue",
     "limit": "Page size",
     "cursor": "Page",
 }
+
+
+class ListPageArgs(ReferralListArgs):
+    """The API's list arguments, and the page's text search (referral.services.search)."""
+
+    q = fields.String(
+        validate=validate.Length(
+            max=search.MAX_TEXT, error=f"must be {search.MAX_TEXT} characters or fewer"
+        )
+    )
 
 
 def _next_url(filters: dict[str, str], cursor: str | None) -> str | None:
@@ -46,7 +58,7 @@ def referral_list() -> Any:
     errors: dict[str, str] = {}
     page: dict[str, Any] = {"items": [], "next_cursor": None}
     try:
-        args = ReferralListArgs().load(typed)  # the API's checks and messages
+        args = ListPageArgs().load(typed)  # the API's checks and messages
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {}
         errors = {k: f"{NAMES.get(k, k)}: {m[0]}" for k, m in messages.items()}

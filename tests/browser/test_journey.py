@@ -107,6 +107,7 @@ def test_a_referral_through_the_pages(live: Live, new_context: Any) -> None:
     """One test per backend, so that one worker starts its server and its browser once."""
     journey = with_javascript(live, new_context)
     two_people_send_the_same_referral(journey)
+    the_same_child_again(journey)
     without_javascript(live, new_context)
 
 
@@ -210,3 +211,16 @@ def two_people_send_the_same_referral(journey: Journey) -> None:
     text = sw.content()
     assert "Attendance 62%" in text  # the first's contribution
     assert "Two siblings" in text  # and the second's
+
+
+def the_same_child_again(journey: Journey) -> None:
+    """A concern about a child already known (Dan, above): the page says so before saving,
+    keeps what was typed, and records the concern when the user confirms."""
+    page = journey.as_("sw")
+    page.goto("/referrals/new")
+    fill(page, form_fields(concern_body(given_name="Dan")))
+    send(page, "Record the concern")
+    assert "is already known in West Dunbartonshire" in page.content(), journey.problem(page)
+    journey.visits.seen(page, "new-referral-match", variant="match")
+    send(page, "Confirm and record the concern")
+    assert "Recorded: the concern, as referral WD-" in page.content(), journey.problem(page)

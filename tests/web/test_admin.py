@@ -342,3 +342,31 @@ def test_changes_made_by_the_commands_are_audited_too(app: Flask, db_connection:
     with app.app_context():
         actions = list(db.session().scalars(query.order_by(AdminEvent.id)))
     assert actions == ["user_created", "token_created", "token_created", "token_created"]
+
+
+def test_the_tokens_list_pages_newest_first(client: FlaskClient, app: Flask) -> None:
+    _admin(client)
+    newest = _token(client, "doc", "read")[:12]
+    every = [t.prefix for t in _all(app, select(ApiToken).order_by(ApiToken.id.desc()))]
+    assert every[0] == newest
+    assert len(every) > 40
+    seen: list[str] = []
+    path: str | None = "/admin/tokens?limit=20"
+    while path is not None:
+        response = client.get(path)
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert outline(page).h1s == 1
+        rows = re.findall(r"<td class=\"govuk-table__cell\"><code>([^<]+)</code></td>", page)
+        assert 0 < len(rows) <= 20
+        seen += rows
+        following = re.search(r'href="([^"]+)" rel="next"', page)
+        path = following.group(1).replace("&amp;", "&") if following else None
+        if path is not None:
+            assert "limit=20" in path  # the page size is kept
+    assert seen == every  # every token once, newest first
+    assert 'rel="prev"' in page  # back to the newest from a later page
+
+    bad = client.get("/admin/tokens?cursor=abc")
+    assert bad.status_code == 400
+    assert 'href="#tokens"' in bad.get_data(as_text=True)

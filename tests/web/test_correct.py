@@ -94,3 +94,39 @@ def test_only_writers_who_see_it_may_correct(client: FlaskClient, app: Flask, as
     admin = app.test_client()
     sign_in(admin, "admin")
     assert admin.get(f"/referrals/{rid}/correct").status_code == 404
+
+
+def _send_without(client: FlaskClient, rid: str, page: str, reason: str, *cleared: str) -> Any:
+    """The form as it was filled, with the `cleared` child fields emptied."""
+    body = concern_body(address="12 Main Street, Dumbarton", school="Levenvale Primary")
+    for name in cleared:
+        del body["child"][name]
+    fields = form_fields({"child": body["child"], "concern": body["concern"]})
+    return client.post(
+        f"/referrals/{rid}/correct",
+        data=MultiDict([*hidden_fields(page).items(), *fields, ("reason", reason)]),
+    )
+
+
+def test_an_optional_detail_can_be_cleared_but_a_required_one_cannot(
+    client: FlaskClient, as_user: Any
+) -> None:
+    rid = create(as_user, address="12 Main Street, Dumbarton", school="Levenvale Primary")["id"]
+    sign_in(client, "pc")
+    page = _open(client, rid)
+    assert "12 Main Street, Dumbarton" in page  # filled in, to be emptied
+    required = _send_without(client, rid, page, "Wrong name", "family_name")
+    assert required.status_code == 422
+    assert 'href="#child-family_name"' in required.get_data(as_text=True)
+    assert [e["type"] for e in _events(as_user, rid)] == ["created"]
+
+    cleared = _send_without(client, rid, page, "The family moved; address not known", "address")
+    assert cleared.status_code == 303, cleared.get_data(as_text=True)[:3000]
+    child = as_user("pc").get(f"/api/v1/referrals/{rid}").get_json()["child"]
+    assert child["address"] is None
+    assert child["school"] == "Levenvale Primary"
+    corrected = [e for e in _events(as_user, rid) if e["type"] == "child_corrected"]
+    assert corrected[0]["data"]["changes"] == {
+        "address": {"old": "12 Main Street, Dumbarton", "new": None}
+    }
+    assert "12 Main Street" not in _open(client, rid)  # the form shows it empty now

@@ -309,8 +309,13 @@ def test_a_practitioner_records_a_concern_through_the_form(
     recorded = _state(as_user, rid)
     assert recorded["child"]["given_name"] == "Amy"
     assert recorded["concern"]["categories"] == ["physical_abuse"]
-    # the same child again: the page says a match is known, as the API's child_match does
-    again = _post(client, "/referrals/new", form_fields(body), page)
+    # the same child again: the page says a match is known before saving, then saves when
+    # the user confirms, and says so again, as the API's child_match does
+    warned = _post(client, "/referrals/new", form_fields(body), page)
+    assert warned.status_code == 200
+    assert "is already known in West Dunbartonshire" in warned.get_data(as_text=True)
+    again = _post(client, "/referrals/new", form_fields(body), warned.get_data(as_text=True))
+    assert again.status_code == 303
     assert "is already known in" in _open(client, again.headers["Location"])
 
 
@@ -330,3 +335,32 @@ def test_the_lifecycle_page_shows_the_diagram_and_the_triggers(client: FlaskClie
     diagram = client.get("/api/v1/workflow/diagram")  # the signed-in session reads it
     assert diagram.status_code == 200
     assert diagram.mimetype == "image/svg+xml"
+
+
+def _led_section(client: FlaskClient, username: str) -> str:
+    sign_in(client, username)
+    page = _open(client, "/")
+    return page[page.index("Referrals you lead") : page.index("Referrals you recorded")]
+
+
+def test_home_lists_the_referrals_i_lead(app: Any, as_user: Any) -> None:
+    investigated = create(as_user)
+    walk(as_user, investigated["id"], "convene_ird", "start_investigation")  # led by sw
+    registered = create(as_user, given_name="Ben")
+    walk(as_user, registered["id"], "convene_ird", "start_investigation")
+    walk(as_user, registered["id"], "schedule_case_conference")
+    fire(as_user, registered["id"], "register", lead_professional="sw2")  # the plan's lead
+    sw, sw2 = _led_section(app.test_client(), "sw"), _led_section(app.test_client(), "sw2")
+    assert investigated["reference"] in sw
+    assert registered["reference"] not in sw
+    assert registered["reference"] in sw2
+    assert investigated["reference"] not in sw2
+    # the lead changes: the home pages follow
+    changed = fire(as_user, investigated["id"], "change_lead_professional")  # to sw2
+    assert changed.status_code == 200, changed.get_json()
+    sw, sw2 = _led_section(app.test_client(), "sw"), _led_section(app.test_client(), "sw2")
+    assert "You are the lead professional on no open referral." in sw
+    assert investigated["reference"] in sw2
+    assert registered["reference"] in sw2
+    assert "Investigation" in sw2
+    assert "Registered" in sw2
