@@ -69,6 +69,7 @@ from referral.models import (
     User,
 )
 from referral.services.audit import GENESIS, _hashed_fields, canonical, event_hash
+from referral.services.feed import place_parameters, place_statement
 from referral.services.pending import stale_comment
 from referral.services.people import add_area, create_user
 from referral.services.projection import document
@@ -2917,6 +2918,7 @@ class Writer:
                 if rows.get(model.__tablename__):
                     cursor.execute(_setval(model.__tablename__))
             _save_references(cursor, references, postgres=True)
+            _place_in_feed(cursor, rows, postgres=True)  # last: it holds the feed's lock
         connection.commit()
 
     def _sqlite(
@@ -2948,12 +2950,27 @@ class Writer:
                 insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - our names
                 cursor.executemany(insert, converted)
             _save_references(cursor, references, postgres=False)
+            _place_in_feed(cursor, rows, postgres=False)
             cursor.execute("COMMIT")
         except BaseException:
             raw.rollback()
             raise
         finally:
             raw.close()
+
+
+def _place_in_feed(cursor: Any, rows: dict[str, list[tuple[Any, ...]]], *, postgres: bool) -> None:
+    """The batch's events get the next change-feed positions, in the order they were played
+    (each referral's in `seq` order), as the app's transactions place theirs at commit."""
+    ids = [row[0] for row in rows.get("events", ())]
+    if not ids:
+        return
+    dialect = "postgresql" if postgres else "sqlite"
+    marks = ("%(n)s", "%(ids)s") if postgres else (":n", ":ids")
+    cursor.execute(place_statement(dialect, *marks), place_parameters(dialect, ids))
+    if cursor.rowcount != len(ids):
+        placed = cursor.rowcount
+        raise GenerateError(f"{len(ids)} events to place in the change feed, {placed} placed")
 
 
 def _setval(table: str) -> str:

@@ -44,6 +44,28 @@ class Event(Base):
     referral: Mapped[Referral] = relationship(lazy="raise")
 
 
+class FeedEntry(Base):
+    """An event's place in the change feed (`GET /api/v1/changes`), given as its transaction
+    commits; see referral.services.feed. The database refuses UPDATE and DELETE on this table."""
+
+    __tablename__ = "feed"
+
+    #: 1, 2, 3 ... in commit order (taken under the feed_counter row lock at commit)
+    position: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    #: no foreign key: an event deleted behind the application's back (which `referral audit
+    #: verify` reports) is not kept in place by its feed row; the feed skips it
+    event_id: Mapped[int] = mapped_column(BigId, unique=True)
+
+
+class FeedCounter(Base):
+    """One row: the last feed position given. Its row lock orders the feed by commit."""
+
+    __tablename__ = "feed_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_position: Mapped[int] = mapped_column(BigInteger)
+
+
 class AccessLogEntry(Base):
     """Every read of one referral: who, when, what, from where (DPA 2018 s62 'consultation')."""
 

@@ -15,6 +15,7 @@ from sqlalchemy import Row, exists, select
 from sqlalchemy.orm import Session
 
 from referral.models import Area, Event, Referral
+from referral.services import feed  # noqa: F401 - places every event in the change feed at commit
 from workflow import Actor
 
 GENESIS = "0" * 64
