@@ -36,6 +36,16 @@ STORED_PREFIX = re.compile(r"rfl_[A-Za-z0-9_-]{8}")
 API_PATH = "/api/v1/"
 #: the index (links to this service's own paths, no case content) and the OpenAPI document
 PUBLIC_API_PATHS = frozenset({"/api/v1/", "/api/v1/openapi.json"})
+#: what a `reports` token may call: the indicators, and the vocabularies and workflow
+#: definition (no case content); everything else is 403 to it
+REPORTS_ENDPOINTS = frozenset(
+    {
+        "reports.indicators_report",
+        "reference.reference",
+        "workflow.workflow_definition",
+        "workflow.workflow_diagram",
+    }
+)
 
 login_manager = LoginManager()
 
@@ -142,7 +152,10 @@ def _authenticate_api() -> None:
         return
     if request.routing_exception is not None:  # unknown path or method: 404 or 405 first
         return
-    current_principal()
+    principal = current_principal()
+    # a `reports` token reads aggregates only: refused before any argument or body is read
+    if "read" not in principal.grants and request.endpoint not in REPORTS_ENDPOINTS:
+        principal.require("read")
 
 
 def init_app(app: Flask) -> None:
