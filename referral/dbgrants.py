@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 #: the audit tables: the app adds rows and reads them, never changes or removes one
-APPEND_ONLY = frozenset({"events", "access_log", "admin_events"})
+APPEND_ONLY = frozenset({"events", "feed", "access_log", "admin_events", "reading_events"})
 #: read by the readiness probe; only the owner's `db upgrade` writes it
 READ_ONLY = frozenset({"alembic_version"})
 #: the only rows the app deletes: failed-authentication counters whose window has passed

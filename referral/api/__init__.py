@@ -208,10 +208,21 @@ def init_app(app: Flask) -> None:
     app.extensions["referral.api"] = api
     api.register_field(AwareDateTime, "string", "date-time")
 
-    from referral.api import approvals, health, index, reference, referrals, workflow
+    from referral.api import (
+        approvals,
+        feed,
+        health,
+        index,
+        record_reading,
+        reference,
+        referrals,
+        reports,
+        workflow,
+    )
 
     # failed authentication is limited in referral.auth (referral.throttle), for every endpoint
-    for module in (index, health, workflow, reference, referrals, approvals):
+    modules = (index, health, workflow, reference, referrals, approvals, reports, feed)
+    for module in (*modules, record_reading):
         api.register_blueprint(module.blp)
 
     def _too_large() -> Response:

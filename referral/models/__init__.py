@@ -3,6 +3,16 @@
 from referral.models.approvals import Approval
 from referral.models.audit import AccessLogEntry, AdminEvent, Event
 from referral.models.people import ApiToken, Area, User, user_areas
+from referral.models.record_reading import (
+    ModerationDecision,
+    Reading,
+    ReadingAssignment,
+    ReadingEvent,
+    ReadingExercise,
+    ReadingFeedback,
+    ReadingHighlight,
+    ReadingSample,
+)
 from referral.models.referrals import (
     Child,
     ChildIdentity,
@@ -57,4 +67,12 @@ __all__ = [
     "RegistrationConcern",
     "User",
     "user_areas",
+    "ModerationDecision",
+    "Reading",
+    "ReadingAssignment",
+    "ReadingEvent",
+    "ReadingExercise",
+    "ReadingFeedback",
+    "ReadingHighlight",
+    "ReadingSample",
 ]

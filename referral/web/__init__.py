@@ -87,8 +87,10 @@ def init_app(app: Flask) -> None:
         correct,
         home,
         new_referral,
+        record_reading,
         referral_list,
         referrals,
+        reports,
         sign_in,
         workflow_page,
     )
