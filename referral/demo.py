@@ -2323,6 +2323,357 @@ def eilidh_single_agency(t: Timeline) -> None:
     )
 
 
+#: Earlier West Dunbartonshire referrals that closed at the IRD, so a record reading exercise
+#: can sample 35 files of one area (given name, family name, age, concern, categories, source,
+#: who raised it, and the child's words or none for a young child)
+EARLIER_CLOSED_AT_IRD: tuple[tuple[str, str, int, str, str, str, str, str | None], ...] = (
+    (
+        "Aiden",
+        "Docherty",
+        9,
+        "Bruising on his upper arm noticed in PE.",
+        "physical_abuse",
+        "professional",
+        "education.practitioner",
+        "Aiden said his brother grabbed him.",
+    ),
+    (
+        "Bethany",
+        "Gallacher",
+        14,
+        "Told a teacher she had been left alone all weekend.",
+        "neglect",
+        "child_disclosure",
+        "education.practitioner",
+        "Bethany wants help with meals.",
+    ),
+    (
+        "Connor",
+        "Rooney",
+        2,
+        "Missed three health appointments; weight faltering.",
+        "neglect",
+        "professional",
+        "health.practitioner",
+        None,
+    ),
+    (
+        "Darcy",
+        "McGowan",
+        11,
+        "Neighbour heard shouting and a child crying late at night.",
+        "domestic_abuse",
+        "third_party",
+        "police.practitioner",
+        "Darcy said it was an argument.",
+    ),
+    (
+        "Euan",
+        "Kerr",
+        6,
+        "Came to school hungry and in the same clothes all week.",
+        "neglect",
+        "professional",
+        "education.practitioner",
+        "Euan said his mum is poorly.",
+    ),
+    (
+        "Fiona",
+        "Lafferty",
+        15,
+        "Disclosed an older boyfriend who asks for photos.",
+        "sexual_abuse",
+        "professional",
+        "health.practitioner",
+        "Fiona says she has ended it and wants school to know.",
+    ),
+    (
+        "Grant",
+        "Mulholland",
+        4,
+        "Attended A&E with a scald; history consistent.",
+        "physical_abuse",
+        "professional",
+        "health.practitioner",
+        None,
+    ),
+    (
+        "Hannah",
+        "Quinn",
+        12,
+        "Anonymous call about cannabis use in the home.",
+        "neglect",
+        "third_party",
+        "police.practitioner",
+        "Hannah said home is fine and she feels safe.",
+    ),
+    (
+        "Ivan",
+        "Petrov",
+        8,
+        "Police attended a domestic incident; Ivan was in the house.",
+        "domestic_abuse",
+        "professional",
+        "police.practitioner",
+        "Ivan said he hid upstairs.",
+    ),
+    (
+        "Jodie",
+        "Brennan",
+        13,
+        "Self-harm marks seen by the school nurse.",
+        "emotional_abuse",
+        "professional",
+        "health.practitioner",
+        "Jodie wants to talk to the school counsellor.",
+    ),
+    (
+        "Kyle",
+        "Sweeney",
+        7,
+        "Dad collected him from school under the influence.",
+        "neglect",
+        "professional",
+        "education.practitioner",
+        "Kyle said dad was tired.",
+    ),
+    (
+        "Leah",
+        "McIntyre",
+        1,
+        "Health visitor concerned about a cold, sparse flat.",
+        "neglect",
+        "professional",
+        "health.practitioner",
+        None,
+    ),
+    (
+        "Marcus",
+        "O'Hara",
+        10,
+        "Said at school that his uncle hits him with a belt.",
+        "physical_abuse",
+        "child_disclosure",
+        "education.practitioner",
+        "Marcus later said it was a game and he is not scared.",
+    ),
+    (
+        "Nadia",
+        "Hussain",
+        16,
+        "Missing overnight; returned and would not say where.",
+        "child_sexual_exploitation",
+        "professional",
+        "police.practitioner",
+        "Nadia said she was at a friend's.",
+    ),
+    (
+        "Owen",
+        "Devlin",
+        5,
+        "Mum disclosed to the GP that she cannot cope.",
+        "neglect",
+        "professional",
+        "health.practitioner",
+        "Owen said he likes his new bed.",
+    ),
+    (
+        "Poppy",
+        "Friel",
+        3,
+        "Nursery saw a bruise on her cheek.",
+        "physical_abuse",
+        "professional",
+        "education.practitioner",
+        None,
+    ),
+    (
+        "Quinn",
+        "Cairns",
+        14,
+        "Reported online threats from an adult he met gaming.",
+        "child_criminal_exploitation",
+        "child_disclosure",
+        "police.practitioner",
+        "Quinn wants the messages to stop.",
+    ),
+    (
+        "Rhianna",
+        "Toner",
+        9,
+        "Grandmother worried about mum's new partner.",
+        "domestic_abuse",
+        "family",
+        "socialwork.practitioner",
+        "Rhianna said he is kind to her.",
+    ),
+    (
+        "Sami",
+        "Ahmed",
+        6,
+        "Found walking to school alone on a busy road at 7am.",
+        "neglect",
+        "third_party",
+        "police.practitioner",
+        "Sami said mum was at work.",
+    ),
+    (
+        "Tegan",
+        "Boyle",
+        11,
+        "Told a classmate her stepdad watches her in the shower.",
+        "sexual_abuse",
+        "professional",
+        "education.practitioner",
+        "Tegan said she made it up to be dared.",
+    ),
+    (
+        "Uzair",
+        "Malik",
+        2,
+        "Two minor injuries in a month at the childminder's.",
+        "physical_abuse",
+        "professional",
+        "health.practitioner",
+        None,
+    ),
+    (
+        "Vicky",
+        "Lennon",
+        15,
+        "Drunk and alone in the town centre on a school night.",
+        "neglect",
+        "professional",
+        "police.practitioner",
+        "Vicky said she argued with her mum.",
+    ),
+    (
+        "Wyatt",
+        "Conway",
+        8,
+        "Teacher noticed sudden withdrawn behaviour.",
+        "emotional_abuse",
+        "professional",
+        "education.practitioner",
+        "Wyatt said he misses his dad.",
+    ),
+    (
+        "Xander",
+        "Reilly",
+        12,
+        "Housing officer saw the home without heating or food.",
+        "neglect",
+        "professional",
+        "socialwork.practitioner",
+        "Xander said they manage.",
+    ),
+    (
+        "Yasmin",
+        "Ali",
+        10,
+        "Aunt worried about a planned trip abroad.",
+        "other",
+        "family",
+        "socialwork.practitioner",
+        "Yasmin is excited to see her cousins.",
+    ),
+    (
+        "Zack",
+        "Harkins",
+        7,
+        "A fight between parents in the school car park.",
+        "domestic_abuse",
+        "professional",
+        "education.practitioner",
+        "Zack said they shout a lot.",
+    ),
+)
+
+
+def earlier_closed_at_ird(t: Timeline) -> None:
+    """Concerns of the last year in West Dunbartonshire that the IRD closed: no further action
+    or single-agency support, each with its reasons and the child's views (or why not)."""
+    for n, row in enumerate(EARLIER_CLOSED_AT_IRD):
+        given, family, age, summary, category, source, by, views = row
+        key = f"earlier-{n + 1:02d}"
+        day = 250 - 7 * n  # every seven working days, from about a year ago
+        t.concern(
+            key,
+            by,
+            t.at(day, "10:20"),
+            {
+                "area": WD,
+                "child": {
+                    "given_name": given,
+                    "family_name": family,
+                    "date_of_birth": t.born(age, 1 + n % 12, 1 + n).isoformat(),
+                    "sex": "male" if n % 2 == 0 else "female",
+                    "address": "Dumbarton" if n % 3 else "Alexandria",
+                },
+                "concern": {
+                    "received_at": iso(t.at(day, "10:00")),
+                    "source": source,
+                    "summary": summary,
+                    "categories": [category],
+                    "immediate_risk": False,
+                    "child_spoken_to": views is not None,
+                },
+            },
+        )
+        t.fire(
+            key,
+            "socialwork.practitioner",
+            t.at(day, "13:15"),
+            "convene_ird",
+            {
+                "started_at": iso(t.at(day, "13:00")),
+                "reason": "To share what each agency knows and decide whether to investigate.",
+                "participants": attendees(WD, "police", "health", "social_work"),
+            },
+        )
+        t.fire(
+            key,
+            "police.practitioner",
+            t.at(day, "14:00"),
+            "add_ird_contribution",
+            {
+                "agency": "police",
+                "information_shared": "No recent police involvement with the household.",
+                "checks_made": "Police national and local systems.",
+                "lawful_basis": "UK GDPR article 6(1)(e); DPA 2018 part 3 for police data.",
+            },
+        )
+        heard = (
+            {"childs_views": views}
+            if views is not None
+            else {"childs_views_not_obtained_reason": f"{given} is too young to give a view."}
+        )
+        single_agency = n % 3 == 1
+        t.fire(
+            key,
+            "socialwork.practitioner",
+            t.at(day, "16:30"),
+            "refer_single_agency" if single_agency else "close_no_further_action",
+            {
+                "decided_at": iso(t.at(day, "16:00")),
+                "decision_rationale": "What the agencies know does not suggest significant harm; "
+                "the family accept the support offered.",
+                **(
+                    {
+                        "lead_agency": "health" if age < 5 else "education",
+                        "support_offered": "A named contact and weekly check-ins for a month.",
+                    }
+                    if single_agency
+                    else {"reasons_no_investigation": "No indication of significant harm."}
+                ),
+                **heard,
+                "named_person_informed": True,
+                "agencies_agreed": CORE,
+            },
+            approved_by=("socialwork.supervisor", "Agreed: reasons and views recorded."),
+        )
+
+
 STORIES: tuple[Callable[[Timeline], None], ...] = (
     daniel_deregistered,
     millie_review_due,
@@ -2342,4 +2693,5 @@ STORIES: tuple[Callable[[Timeline], None], ...] = (
     zofia_ird_late,
     callum_out_of_hours,
     amy_new_today,
+    earlier_closed_at_ird,
 )

@@ -26,10 +26,10 @@ def test_checkpoint_then_verify_finds_a_deleted_referral_and_an_edit(
     nightly = tmp_path / "checkpoint-1.json"
     written = run(fresh_url, "audit", "checkpoint", "--output", str(nightly))
     assert written.returncode == 0, written.stderr
-    assert "checkpoint of 20 referral(s) written" in written.stderr
+    assert "checkpoint of 46 referral(s) written" in written.stderr
     document = json.loads(nightly.read_text())
-    assert document["count"] == 20
-    assert json.loads(ok(run(fresh_url, "audit", "checkpoint")))["count"] == 20
+    assert document["count"] == 46
+    assert json.loads(ok(run(fresh_url, "audit", "checkpoint")))["count"] == 46
 
     verified = ok(run(fresh_url, "audit", "verify", "--checkpoint", str(nightly)))
     assert verified.startswith("ok: ")

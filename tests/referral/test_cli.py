@@ -127,7 +127,7 @@ def test_operator_commands_then_the_token_works(fresh_url: str) -> None:
 def test_demo_then_audit_verify_catches_tampering(fresh_url: str) -> None:
     ok(run(fresh_url, "db", "upgrade"))
     out = ok(run(fresh_url, "demo"))
-    assert "sample referrals: 20" in out
+    assert "sample referrals: 46" in out
     assert "socialwork.supervisor" in out
     again = ok(run(fresh_url, "demo"))
     assert "already loaded" in again

@@ -31,6 +31,7 @@ from referral.models import (
 from referral.models.types import utcnow
 from tests.conftest import BACKENDS, empty_database
 from tests.referral.test_cli import ok, run
+from tests.referral.test_generate import CLI_AUDIT_KEY
 from workflow.fields import parse_datetime
 from workflow.registry import definition
 from workflow.timescales import MOMENT_FIELDS, Clocks, TimescaleStatus, statuses
@@ -47,6 +48,7 @@ class Demo:
     verify: Any
     session: Session
     now: datetime
+    url: str
 
     def referrals(self) -> list[Referral]:
         return list(self.session.scalars(select(Referral).order_by(Referral.received_at)))
@@ -100,18 +102,18 @@ def demo(
         engine = create_engine(url)
         try:
             with Session(engine) as session:
-                yield Demo(first, second, verified, session, utcnow())
+                yield Demo(first, second, verified, session, utcnow(), url)
         finally:
             engine.dispose()
 
 
 def test_a_second_run_succeeds_and_the_audit_trail_verifies(demo: Demo) -> None:
-    assert "sample referrals: 20" in demo.first
+    assert "sample referrals: 46" in demo.first
     assert "already loaded" in demo.second
     for out in (demo.first, demo.second):
         assert "socialwork.supervisor" in out
         assert "hl.socialworker" in out
-    assert len(demo.referrals()) == 20
+    assert len(demo.referrals()) == 46
     assert demo.verify.returncode == 0, demo.verify.stderr
     assert demo.verify.stdout.startswith("ok: ")
 
@@ -343,3 +345,46 @@ def test_the_timescales_show_a_mix_of_met_late_overdue_pending_and_not_required(
     assert demo.timescales(demo.one("Logan"))["ird_convened"].status == "overdue"
     assert demo.timescales(demo.one("Nathan"))["initial_cppm"].status == "overdue"
     assert demo.timescales(demo.one("Ross"))["initial_cppm"].status == "not_required"
+
+
+def test_an_auditor_draws_a_35_record_reading_sample_of_one_area(demo: Demo) -> None:
+    """What the inspectors asked for: 35 files of one area, read by two agencies."""
+    from referral import create_app
+    from referral.db import unit_of_work
+    from referral.services.people import create_token
+
+    app = create_app({"REFERRAL_DATABASE_URL": demo.url, "REFERRAL_AUDIT_KEY": CLI_AUDIT_KEY})
+    try:
+        with app.app_context(), unit_of_work() as session:
+            token = create_token(session, "health.auditor", "write", utcnow())
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        today = demo.now.date()
+        body = {
+            "title": "West Dunbartonshire IRD records",
+            "area": WD,
+            "from": (today - timedelta(days=730)).isoformat(),
+            "to": today.isoformat(),
+            "sample_size": 35,
+            "seed": 2026,
+            "stratify": True,
+        }
+        made = client.post("/api/v1/reading/exercises", json=body, headers=headers)
+        assert made.status_code == 201, made.get_json()
+        exercise = made.get_json()
+        assert exercise["population_size"] >= 35
+        assert len(set(exercise["sample"])) == 35
+        outcomes = {r["outcome"] for r in exercise["records"]}
+        assert outcomes == {"closed_at_ird", "registered", "not_registered"}
+        again = client.post("/api/v1/reading/exercises", json=body, headers=headers).get_json()
+        assert again["sample"] == exercise["sample"]  # the same seed, the same files
+        # two readers of two agencies who did not work on the record
+        first = exercise["sample"][0]
+        assigned = client.post(
+            f"/api/v1/reading/exercises/{exercise['id']}/assignments",
+            json={"referral_id": first, "readers": ["health.seniormanager", "police.auditor"]},
+            headers=headers,
+        )
+        assert assigned.status_code == 201, assigned.get_json()
+    finally:
+        app.extensions["referral.db"].engine.dispose()
