@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any, cast
 
 from flask import Response, current_app
@@ -112,11 +110,9 @@ def indicators_report(args: dict[str, Any]) -> Response:
     )
     body = answer.to_json(suppressed=suppressed_for(principal))
     if args["format"] == "csv":
-        out = io.StringIO()
-        csv.writer(out).writerows(indicators.csv_rows(body["indicators"]))
-        name = f"indicators-{body['from']}-{body['to']}.csv"
+        text, name = indicators.csv_download(body)
         return Response(
-            out.getvalue(),
+            text,
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

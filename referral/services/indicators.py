@@ -19,6 +19,8 @@ Rules shared by every indicator (docs/indicators.md, "How every indicator counts
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -890,3 +892,10 @@ def report(
 def suppress_count(value: int) -> int | str:
     """A count as the page and `reports` tokens see it."""
     return SUPPRESSED if _small(value) else value
+
+
+def csv_download(body: dict[str, Any]) -> tuple[str, str]:
+    """The answer (its JSON form) as CSV text, and the file name to offer it under."""
+    out = io.StringIO()
+    csv.writer(out).writerows(csv_rows(body["indicators"]))
+    return out.getvalue(), f"indicators-{body['from']}-{body['to']}.csv"

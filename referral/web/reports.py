@@ -6,8 +6,6 @@ link downloads the same suppressed figures.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Any
 
@@ -166,11 +164,9 @@ def reports() -> Any:
 def reports_csv() -> Response:
     report, _errors = _period()
     body = report.to_json(suppressed=True)
-    out = io.StringIO()
-    csv.writer(out).writerows(indicators.csv_rows(body["indicators"]))
-    name = f"indicators-{body['from']}-{body['to']}.csv"
+    text, name = indicators.csv_download(body)
     return Response(
-        out.getvalue(),
+        text,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
