@@ -765,13 +765,7 @@ def record_feedback(
         errors["answers"] = ["answers are recorded only for someone who responded"]
     if errors:
         raise Unprocessable(errors)
-    row = session.scalars(
-        select(ReadingFeedback).where(
-            ReadingFeedback.exercise_id == exercise.id,
-            ReadingFeedback.referral_id == referral_id,
-            ReadingFeedback.respondent == respondent,
-        )
-    ).first()
+    row = feedback_of(session, exercise, referral_id, respondent)
     before = None
     if row is None:
         row = ReadingFeedback(
@@ -806,6 +800,32 @@ def record_feedback(
     )
     session.flush()
     return row
+
+
+def feedback_target(
+    user: User, exercise: ReadingExercise, referral_id: str, respondent: str
+) -> None:
+    """Refuses (403, 409, 404) what `record_feedback` would refuse for this record and
+    respondent whatever the answers: for a page, before its form is shown."""
+    _require_auditor(user, exercise)
+    _require_open(exercise)
+    if respondent not in RESPONDENTS:
+        raise NotFound(f"no respondent {respondent!r}: {', '.join(RESPONDENTS)}")
+    if referral_id not in sample_ids(exercise):
+        raise NotFound(f"no record {referral_id!r} in this exercise's sample")
+
+
+def feedback_of(
+    session: Session, exercise: ReadingExercise, referral_id: str, respondent: str
+) -> ReadingFeedback | None:
+    """What is recorded of one respondent's feedback on one sampled record, if anything."""
+    return session.scalars(
+        select(ReadingFeedback).where(
+            ReadingFeedback.exercise_id == exercise.id,
+            ReadingFeedback.referral_id == referral_id,
+            ReadingFeedback.respondent == respondent,
+        )
+    ).first()
 
 
 def mark_evidence(

@@ -15,13 +15,13 @@ from sqlalchemy import exists, select
 
 from referral import db
 from referral.errors import Unprocessable
-from referral.models import ReadingAssignment, ReadingExercise, User
+from referral.models import ReadingAssignment, ReadingExercise, Referral, User
 from referral.models.types import utcnow
 from referral.services import reading
 from referral.services import record_reading as rr
 from referral.web import bp, charts, html
 from referral.web.referrals import log_page_read
-from workflow.record_reading import GRADES, SIX_POINT, Template
+from workflow.record_reading import FEEDBACK_TEMPLATE, GRADES, SIX_POINT, Template
 from workflow.vocabulary import Role
 
 
@@ -279,6 +279,75 @@ def reading_record(exercise_id: str, referral_id: str) -> Any:
         ],
         values=values,
         submitted=saved is not None and saved.status == "submitted",
+        errors={k.replace(".", "-"): v[0] for k, v in errors.items()},
+        error_list=_error_list(errors, labels),
+    )
+    return html(page, 422 if errors else 200)
+
+
+#: who gives feedback, as the pages name them
+RESPONDENT_LABELS = {"child": "the child", "parents_carers": "the parents or carers"}
+FEEDBACK_FLAGS = {
+    "invited": "Invited to give feedback",
+    "consented": "Consented",
+    "responded": "Responded",
+}
+
+
+@bp.route(
+    "/reading/<exercise_id>/records/<referral_id>/feedback/<respondent>",
+    methods=["GET", "POST"],
+)
+@login_required
+def reading_feedback(exercise_id: str, referral_id: str, respondent: str) -> Any:
+    """Auditors: whether the child (or the parents and carers) of a sampled record were
+    invited, consented and responded, and their answers (shown elsewhere only in aggregate)."""
+    session = db.session()
+    user = _user()
+    exercise = _exercise(exercise_id)
+    rr.feedback_target(user, exercise, referral_id, respondent)
+    found = rr.templates(current_app.config)
+    template = found.get(FEEDBACK_TEMPLATE)
+    saved = rr.feedback_of(session, exercise, referral_id, respondent)
+    values: dict[str, Any] = {
+        **{flag: getattr(saved, flag) if saved else None for flag in FEEDBACK_FLAGS},
+        "answers": dict(saved.answers) if saved else {},
+    }
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = {
+            **{flag: request.form.get(flag) == "yes" for flag in FEEDBACK_FLAGS},
+            "answers": {
+                q.id: request.form[f"answers-{q.id}"]
+                for q in template.questions
+                if request.form.get(f"answers-{q.id}")
+            },
+        }
+        try:
+            rr.record_feedback(
+                session, user, exercise, referral_id, respondent, values, found, utcnow()
+            )
+        except Unprocessable as exc:
+            errors = exc.extra["errors"]
+        else:
+            flash(f"Feedback from {RESPONDENT_LABELS[respondent]} recorded.", "success")
+            return redirect(url_for("web.reading_exercise", exercise_id=exercise.id))
+    reference = session.scalar(select(Referral.reference).where(Referral.id == referral_id))
+    labels = {
+        **FEEDBACK_FLAGS,
+        "answers": "Answers",
+        **{f"answers.{q.id}": q.text for q in template.questions},
+    }
+    page = render_template(
+        "reading_feedback.html",
+        exercise=exercise,
+        referral_id=referral_id,
+        reference=reference,
+        respondent=respondent,
+        who=RESPONDENT_LABELS[respondent],
+        flags=FEEDBACK_FLAGS,
+        template=template,
+        values=values,
         errors={k.replace(".", "-"): v[0] for k, v in errors.items()},
         error_list=_error_list(errors, labels),
     )

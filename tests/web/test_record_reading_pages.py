@@ -126,7 +126,34 @@ def test_an_exercise_through_the_pages(app: Flask, client: FlaskClient, as_user:
     )
     assert marked.status_code == 302
 
+    # the child's feedback, recorded by the auditor; a reader may not
+    feedback_path = f"{exercise_path}/records/{rid}/feedback/child"
+    assert readers["doc"].get(feedback_path).status_code == 403
+    assert client.get(f"{exercise_path}/records/{rid}/feedback/neighbour").status_code == 404
+    feedback = _open(client, feedback_path)
+    assert "Did people listen to what you had to say?" in feedback
+    unconsented = _post(
+        client, feedback_path, feedback, {"invited": "yes", "consented": "no", "responded": "yes"}
+    )
+    assert unconsented.status_code == 422
+    assert "only someone who consented can respond" in unconsented.get_data(as_text=True)
+    given = _post(
+        client,
+        feedback_path,
+        feedback,
+        {
+            "invited": "yes",
+            "consented": "yes",
+            "responded": "yes",
+            "answers-understood": "yes",
+            "answers-listened_to": "partly",
+        },
+    )
+    assert given.status_code == 302
+    assert 'value="partly" checked' in _open(client, feedback_path)
+
     results = _open(client, exercise_path + "/results")
+    assert "Children: 1 invited, 1 consented, 1 responded (of 1 records)" in results
     # four six-point questions at 4 (both readers) and the moderated 3: mean 19 / 5 = 3.8
     assert "mean grade 3.8;" in results
     assert "80.0% of grades good or better" in results
