@@ -23,7 +23,7 @@ CHROMIUM = os.environ.get("REFERRAL_CHROMIUM", "/usr/bin/chromium")
 #: screenshots of every page the journeys visit (not committed: .gitignore)
 RESULTS = REPO / "test-results" / "browser"
 #: who signs in, or is named in a form (tests.referral.flows.data: lead professional, chair...)
-PEOPLE = {"pc", "doc", "sw", "swsup", "swsm", "chair"}
+PEOPLE = {"pc", "doc", "sw", "swsup", "swsm", "chair", "auditor"}
 #: one viewport for every page, so the README's screenshots stay small
 VIEWPORT: Any = {"width": 1000, "height": 800}
 

@@ -108,6 +108,7 @@ def test_a_referral_through_the_pages(live: Live, new_context: Any) -> None:
     journey = with_javascript(live, new_context)
     two_people_send_the_same_referral(journey)
     the_same_child_again(journey)
+    reports_and_record_reading(journey)
     without_javascript(live, new_context)
 
 
@@ -224,3 +225,35 @@ def the_same_child_again(journey: Journey) -> None:
     journey.visits.seen(page, "new-referral-match", variant="match")
     send(page, "Confirm and record the concern")
     assert "Recorded: the concern, as referral WD-" in page.content(), journey.problem(page)
+
+
+def reports_and_record_reading(journey: Journey) -> None:
+    """The indicators page, and an auditor's record-reading exercise: each page axe-checked."""
+    page = journey.as_("swsup")
+    page.goto("/reports")
+    assert "Concerns received" in page.content(), journey.problem(page)
+    journey.visits.seen(page, "reports")
+    page = journey.as_("auditor")
+    page.goto("/reading")
+    journey.visits.seen(page, "reading")
+    page.goto("/reading/new")
+    journey.visits.seen(page, "reading-new")
+    page.fill("#title", "IRD records this week")
+    page.select_option("#area", "west-dunbartonshire")
+    page.fill("#from", "2000-01-01")
+    page.fill("#to", "2100-01-01")
+    page.fill("#sample_size", "2")
+    page.fill("#seed", "7")
+    send(page, "Draw the sample")
+    assert "random seed 7" in page.content(), journey.problem(page)
+    journey.visits.seen(page, "reading-exercise")
+    exercise = page.url
+    with page.expect_navigation():
+        page.get_by_role("link", name="Child").first.click()
+    journey.visits.seen(page, "reading-feedback")
+    page.check("#invited")
+    send(page, "Save the feedback")
+    assert "Feedback from the child recorded" in page.content(), journey.problem(page)
+    for part in ("moderation", "results", "summary"):
+        page.goto(f"{exercise}/{part}")
+        journey.visits.seen(page, f"reading-{part}")
