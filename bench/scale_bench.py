@@ -56,6 +56,8 @@ REQUESTS = [
     ("list next page", "/api/v1/referrals?cursor={cursor}"),
     ("GET referral", "/api/v1/referrals/{id}"),
     ("GET events", "/api/v1/referrals/{id}/events"),
+    ("changes", "/api/v1/changes"),
+    ("changes mid-feed", "/api/v1/changes?after={position}"),
 ]
 
 
@@ -129,6 +131,15 @@ def reader_token(env: dict[str, str], url: str) -> tuple[str, list[str]]:
     return out.strip().splitlines()[-1], areas
 
 
+def feed_midpoint(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT max(position) / 2 FROM feed")).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def sample_ids(url: str) -> list[str]:
     engine = create_engine(url)
     with engine.connect() as connection:
@@ -165,8 +176,13 @@ def measure_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
             status, first = call(server.port, "GET", "/api/v1/referrals?limit=50", token)
             if status != 200:
                 raise RuntimeError(f"the list answered {status}: {first}")
+            status, feed = call(server.port, "GET", "/api/v1/changes?limit=1", token)
+            if status != 200:
+                raise RuntimeError(f"the change feed answered {status}: {feed}")
             values = {
                 "area": areas[0],
+                # half-way along the feed: a consumer catching up
+                "position": feed_midpoint(url),
                 "since": "2025-01-01T00:00:00Z",
                 "cursor": first.get("next_cursor") or "",
             }

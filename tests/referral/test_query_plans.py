@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from tests.referral.flows import create, walk
 
-BIG_TABLES = ("referrals", "events", "access_log", "approvals")
+BIG_TABLES = ("referrals", "events", "access_log", "approvals", "feed")
 
 REQUESTS = [
     "/api/v1/referrals",
@@ -31,6 +31,8 @@ REQUESTS = [
     "/api/v1/referrals/{id}/chronology",
     "/api/v1/referrals/{id}/access-log",
     "/api/v1/approvals",
+    "/api/v1/changes",
+    "/api/v1/changes?after=1",
 ]
 
 
