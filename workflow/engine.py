@@ -81,6 +81,11 @@ class Engine:
     def __init__(self, definition: Definition) -> None:
         self.definition = definition
         self._triggers = {t.name: t for t in definition.triggers}
+        # each state's triggers, in definition order: every read asks which are allowed now
+        self._from_state: dict[str, tuple[str, ...]] = {
+            state: tuple(t.name for t in definition.triggers if state in t.sources)
+            for state in definition.state_names
+        }
         # One Machine per definition, no models: records never carry a Machine of their own.
         self.machine = Machine(
             model=None,
@@ -128,7 +133,8 @@ class Engine:
         return out
 
     def allowed_triggers(self, subject: Subject, actor: Actor) -> list[str]:
-        return [n for n in self._triggers if self.refusal(subject, actor, n) is None]
+        candidates = self._from_state.get(subject.state, ())
+        return [n for n in candidates if self.refusal(subject, actor, n) is None]
 
     def possible_triggers(self, state: str) -> list[str]:
         """Triggers whose source includes `state`, whoever asks."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date, datetime, time
 from typing import Any
 
@@ -234,6 +234,7 @@ def referral_detail(
         "transfer_from": referral.transfer_from,
         "allowed_triggers": allowed,
         "stages": stored_document(session, referral),
-        "timescales": [asdict(s) for s in statuses],
+        # its fields as they are: asdict() would deep-copy every datetime on every read
+        "timescales": [{f.name: getattr(s, f.name) for f in fields(s)} for s in statuses],
         "pending_approval": approval_json(pending) if pending else None,
     }
