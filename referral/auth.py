@@ -152,7 +152,8 @@ def _authenticate_api() -> None:
         return
     if request.routing_exception is not None:  # unknown path or method: 404 or 405 first
         return
-    principal = current_principal()
+    with db.read_first():
+        principal = current_principal()
     # a `reports` token reads aggregates only: refused before any argument or body is read
     if "read" not in principal.grants and request.endpoint not in REPORTS_ENDPOINTS:
         principal.require("read")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask, Response, json, render_template, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -132,6 +133,22 @@ def init_app(app: Flask) -> None:
             "conflict",
         )
 
+    @app.errorhandler(sqlite3.OperationalError)
+    @app.errorhandler(OperationalError)
+    def _busy(exc: Exception) -> Any:
+        # SQLite's write lock stayed taken for the whole busy timeout: nothing was written
+        if not _database_busy(exc):
+            raise exc
+        detail = "The database is busy and nothing was recorded; try again in a moment."
+        if not _wants_problem():
+            title, _ = HTML_PAGES[503]
+            page = render_template("http_error.html", status=503, title=title, message=detail)
+            response = Response(page, status=503, mimetype="text/html")
+        else:
+            response = problem(503, "Service unavailable", detail, "database-busy")
+        response.headers["Retry-After"] = "1"
+        return response
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         status = exc.code or 500
@@ -145,6 +162,11 @@ def init_app(app: Flask) -> None:
         return response
 
 
+def _database_busy(exc: Exception) -> bool:
+    cause = exc.orig if isinstance(exc, OperationalError) else exc
+    return isinstance(cause, sqlite3.OperationalError) and "database is locked" in str(cause)
+
+
 #: pages outside the API answer these statuses with the app's own page, not the framework's
 HTML_PAGES = {
     404: ("Page not found", "There is no page at this address. Check it, or start again."),
@@ -152,6 +174,7 @@ HTML_PAGES = {
         "Method not allowed",
         "This page cannot be used that way. Go back, or start again.",
     ),
+    503: ("Service unavailable", "The service is busy. Nothing was saved; try again."),
 }
 
 

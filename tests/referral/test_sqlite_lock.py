@@ -1,0 +1,115 @@
+"""SQLite's single write lock: a writer queued behind another gets it once it is free, and gives
+up with "database is locked" only after the busy timeout."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from referral import db
+
+
+def _holder(path: Path, hold: float, held: threading.Event, released: list[float]) -> None:
+    """Another process's writer, as SQLite sees it: a connection of its own holding the lock."""
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+        held.set()
+        time.sleep(hold)
+        other.execute("COMMIT")
+        released.append(time.monotonic())
+    finally:
+        other.close()
+
+
+def _engine_and_table(tmp_path: Path) -> tuple[Path, Engine]:
+    path = tmp_path / "lock.sqlite"
+    engine = db.make_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n INTEGER)"))
+    return path, engine
+
+
+def test_a_queued_writer_writes_once_the_lock_is_free(tmp_path: Path) -> None:
+    path, engine = _engine_and_table(tmp_path)
+    held, released = threading.Event(), list[float]()
+    holder = threading.Thread(target=_holder, args=(path, 0.3, held, released))
+    holder.start()
+    assert held.wait(5)
+    with engine.begin() as connection:
+        began = time.monotonic()
+        connection.execute(text("INSERT INTO t VALUES (2)"))
+    holder.join()
+    assert began >= released[0]  # it waited for the other writer's commit, then wrote
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1, 2]
+    # and the busy timeout is back for every other statement on the connection
+    with engine.connect() as connection:
+        timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    assert timeout == db.SQLITE_BUSY_TIMEOUT_MS
+    engine.dispose()
+
+
+def test_a_writer_gives_up_after_the_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    path, engine = _engine_and_table(tmp_path)
+    held, released = threading.Event(), list[float]()
+    holder = threading.Thread(target=_holder, args=(path, 2.0, held, released))
+    holder.start()
+    assert held.wait(5)
+    with (
+        pytest.raises(sqlite3.OperationalError, match="database is locked"),
+        engine.begin() as connection,
+    ):
+        connection.execute(text("INSERT INTO t VALUES (2)"))
+    assert not released  # it gave up while the other writer still held the lock
+    holder.join()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM t")).scalars().all() == [1]  # nothing lost
+    engine.dispose()
+
+
+def test_the_api_answers_503_and_records_nothing_when_the_lock_stays_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from referral import create_app
+    from referral.migrate import upgrade
+    from referral.models import Referral
+    from referral.models.types import utcnow
+    from referral.services.people import add_area, create_token, create_user
+    from tests.conftest import PASSWORD
+    from tests.referral.flows import concern_body
+
+    path = tmp_path / "api.sqlite"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    app = create_app({"REFERRAL_DATABASE_URL": url, "REFERRAL_RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context(), db.unit_of_work() as session:
+        add_area(session, "west-dunbartonshire", "West Dunbartonshire", "WD")
+        create_user(session, "pc", "police", "practitioner", ["west-dunbartonshire"], PASSWORD)
+        token = create_token(session, "pc", "write", utcnow())
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's long write
+    bearer = {"Authorization": f"Bearer {token}"}
+    try:
+        answer = app.test_client().post("/api/v1/referrals", json=concern_body(), headers=bearer)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert answer.status_code == 503
+    assert answer.mimetype == "application/problem+json"
+    assert answer.headers["Retry-After"] == "1"
+    assert "nothing was recorded" in answer.get_json()["detail"]
+    with app.app_context():
+        assert db.session().query(Referral).count() == 0
+    app.extensions["referral.db"].engine.dispose()
