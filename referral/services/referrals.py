@@ -9,7 +9,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from referral.errors import Conflict, Forbidden, Unprocessable
@@ -399,7 +400,12 @@ def record_agencies(referral: Referral, agencies: set[str]) -> None:
 
 
 def _next_reference(session: Session, area: Area, year: int) -> str:
-    # one statement takes the next number and holds the counter's row lock to the commit
+    """The area's next reference number this year, from its counter row.
+
+    Taking the number holds the counter's row lock to the commit, so other concerns recorded
+    in the area at the same time wait for this one: it is taken last, just before the flush
+    that writes the referral, and flushes nothing itself (the new referral waits unwritten).
+    """
     bump = (
         update(ReferenceSequence)
         .where(ReferenceSequence.area_id == area.id, ReferenceSequence.year == year)
@@ -407,13 +413,15 @@ def _next_reference(session: Session, area: Area, year: int) -> str:
         .returning(ReferenceSequence.last_number)
         .execution_options(synchronize_session=False)
     )
-    number = session.scalars(bump).one_or_none()
-    if number is None:
-        try:
-            with session.begin_nested():
-                session.add(ReferenceSequence(area_id=area.id, year=year, last_number=1))
-            number = 1
-        except IntegrityError:  # another request created this year's counter first
+    with session.no_autoflush:
+        number = session.scalars(bump).one_or_none()
+        if number is None:  # the year's first: make its counter (or find another request's)
+            dialect = session.get_bind().dialect.name
+            make = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(
+                ReferenceSequence
+            )
+            counter = {"area_id": area.id, "year": year, "last_number": 0}
+            session.execute(make.values(counter).on_conflict_do_nothing())
             number = session.scalars(bump).one()
     return f"{area.reference_prefix}-{year}-{number:05d}"
 
@@ -638,15 +646,12 @@ def create_referral(
 
         transfer = awaiting_receipt(session, area, cleaned["transfer_from"])
     siblings = _siblings(session, user, cleaned.get("related_referrals") or [])
-    # the number first, while nothing waits to be flushed: one flush writes all that follows
     year = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now).year
-    reference = _next_reference(session, area, year)
     match = _match_child(session, details)
     child = _child_record(match.identity, details, now)
     session.add(child)
     referral = Referral(
         id=uuid.uuid4().hex,
-        reference=reference,
         area=area,
         child=child,
         child_match=match.kind,
@@ -692,6 +697,8 @@ def create_referral(
         },
         to_state=referral.state,
     )
+    # last before the first flush: the counter's row lock is held from here to the commit
+    referral.reference = _next_reference(session, area, year)
     if siblings or transfer is not None:
         session.flush()  # the links and the transfer refer to the new row by its id alone
     for sibling in siblings:

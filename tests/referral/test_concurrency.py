@@ -133,3 +133,57 @@ def test_conflicting_triggers_from_several_processes(
         )
         assert written == 1
         assert referral.state == winner_state.get(winners[0][0], "investigation")
+
+
+def _recorder(url: str, token: str, body: dict[str, Any], barrier: Any, results: Any) -> None:
+    from referral import create_app
+
+    app = create_app({"REFERRAL_DATABASE_URL": url})
+    client = app.test_client()
+    barrier.wait(timeout=60)
+    response = client.post(
+        "/api/v1/referrals", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    results.put((response.status_code, (response.get_json() or {}).get("reference")))
+    app.extensions["referral.db"].engine.dispose()
+
+
+def test_concerns_recorded_at_once_in_a_new_area_get_consecutive_references(
+    app: Flask, database_url: str
+) -> None:
+    """The year's first references of an area, taken by several processes at the same moment:
+    one makes the counter, none is refused, no number is given twice or skipped."""
+    from referral.db import unit_of_work
+    from referral.models.types import utcnow
+    from referral.services import people
+
+    suffix = uuid.uuid4().hex[:8]
+    area = f"count-{suffix}"
+    prefix = "C" + "".join(chr(65 + int(c, 16) % 26) for c in suffix[:5])
+    with app.app_context(), unit_of_work() as session:
+        people.add_area(session, area, "Count", prefix)
+        tokens = []
+        for i in range(WORKERS):
+            user = people.create_user(
+                session, f"pc{i}-{suffix}", "police", "practitioner", [area], PASSWORD
+            )
+            tokens.append(people.create_token(session, user.username, "write", utcnow()))
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(WORKERS)
+    results = ctx.Queue()
+    processes = [
+        ctx.Process(
+            target=_recorder,
+            args=(database_url, token, concern_body(area=area), barrier, results),
+        )
+        for token in tokens
+    ]
+    for p in processes:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in processes]
+    for p in processes:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert all(status == 201 for status, _ in outcomes), outcomes
+    numbers = sorted(int(reference.rsplit("-", 1)[1]) for _, reference in outcomes)
+    assert numbers == list(range(1, WORKERS + 1)), outcomes
