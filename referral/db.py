@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Constraint names by convention, so migrations are stable on SQLite and PostgreSQL alike.
@@ -80,13 +81,43 @@ def _sqlite_begin(connection: Any) -> None:
         _begin_immediate(connection.connection.driver_connection)
 
 
+#: a pooled connection left unused for longer than this (seconds) is pinged before it is used
+IDLE_BEFORE_PING = 1.0
+
+
+def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Any:
+    """Ping a pooled connection only if it sat idle: a server restarted meanwhile is found here,
+    and the pool connects again. A connection handed back moments ago is used as it is, which
+    saves every request a round trip under load (`pool_pre_ping` pings on every checkout); if
+    the server went away in that moment, the request fails with a 503 and the pool is
+    renewed (`errors.py`)."""
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"a pooled connection was lost: {exc}") from exc
+
+    return checkout
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    event.listen(engine, "checkin", _checked_in)
+    event.listen(engine, "checkout", _ping_if_idle(engine))
+    return engine
 
 
 class Database:

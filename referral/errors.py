@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask, Response, json, render_template, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -134,18 +134,25 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(sqlite3.OperationalError)
-    @app.errorhandler(OperationalError)
-    def _busy(exc: Exception) -> Any:
-        # SQLite's write lock stayed taken for the whole busy timeout: nothing was written
-        if not _database_busy(exc):
+    @app.errorhandler(DBAPIError)
+    def _database_unavailable(exc: Exception) -> Any:
+        if _database_busy(exc):
+            # SQLite's write lock stayed taken for the whole busy timeout: nothing was written
+            detail = "The database is busy and nothing was recorded; try again in a moment."
+        elif isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # the server went away mid-request (a restart): the pool connects again next time
+            detail = (
+                "The connection to the database was lost. Try again in a moment; if this was a "
+                "change, read the record first, as it may or may not have been recorded."
+            )
+        else:
             raise exc
-        detail = "The database is busy and nothing was recorded; try again in a moment."
         if not _wants_problem():
             title, _ = HTML_PAGES[503]
             page = render_template("http_error.html", status=503, title=title, message=detail)
             response = Response(page, status=503, mimetype="text/html")
         else:
-            response = problem(503, "Service unavailable", detail, "database-busy")
+            response = problem(503, "Service unavailable", detail, "database-unavailable")
         response.headers["Retry-After"] = "1"
         return response
 
