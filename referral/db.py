@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -44,6 +45,19 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def sqlite_busy(exc: BaseException | None) -> bool:
+    """Whether `exc` is SQLite's "database is locked" (another writer holds the lock)."""
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    code: int | None = getattr(exc, "sqlite_errorcode", None)  # the extended code
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """INSERT for `dialect` ("postgresql" or "sqlite"), with its ON CONFLICT clauses."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def _begin_immediate(dbapi_connection: Any) -> None:
     """BEGIN IMMEDIATE, asking again every half millisecond while another writer holds the lock.
 
@@ -62,8 +76,7 @@ def _begin_immediate(dbapi_connection: Any) -> None:
                 cursor.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                busy = "locked" in str(exc) or "busy" in str(exc)
-                if not busy or time.monotonic() >= deadline:
+                if not sqlite_busy(exc) or time.monotonic() >= deadline:
                     raise
             time.sleep(SQLITE_LOCK_POLL)
     finally:

@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask, Response, json, render_template, request
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+
+from referral.db import sqlite_busy
 
 PROBLEM_TYPE_BASE = "https://referral-engine.invalid/problems/"
 
@@ -136,7 +138,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(sqlite3.OperationalError)
     @app.errorhandler(DBAPIError)
     def _database_unavailable(exc: Exception) -> Any:
-        if _database_busy(exc):
+        if sqlite_busy(exc.orig if isinstance(exc, DBAPIError) else exc):
             # SQLite's write lock stayed taken for the whole busy timeout: nothing was written
             detail = "The database is busy and nothing was recorded; try again in a moment."
         elif isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -148,7 +150,7 @@ def init_app(app: Flask) -> None:
         else:
             raise exc
         if not _wants_problem():
-            title, _ = HTML_PAGES[503]
+            title = "Service unavailable"
             page = render_template("http_error.html", status=503, title=title, message=detail)
             response = Response(page, status=503, mimetype="text/html")
         else:
@@ -169,11 +171,6 @@ def init_app(app: Flask) -> None:
         return response
 
 
-def _database_busy(exc: Exception) -> bool:
-    cause = exc.orig if isinstance(exc, OperationalError) else exc
-    return isinstance(cause, sqlite3.OperationalError) and "database is locked" in str(cause)
-
-
 #: pages outside the API answer these statuses with the app's own page, not the framework's
 HTML_PAGES = {
     404: ("Page not found", "There is no page at this address. Check it, or start again."),
@@ -181,7 +178,6 @@ HTML_PAGES = {
         "Method not allowed",
         "This page cannot be used that way. Go back, or start again.",
     ),
-    503: ("Service unavailable", "The service is busy. Nothing was saved; try again."),
 }
 
 

@@ -42,11 +42,11 @@ from limits.errors import ConfigurationError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import Table, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from referral.config import ConfigError
+from referral.db import insert_for
 from referral.models.throttle import AuthFailureCounter
 from referral.models.types import utcnow
 
@@ -90,8 +90,7 @@ class DatabaseStorage(Storage):
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         table = cast(Table, AuthFailureCounter.__table__)
         now = utcnow()
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        upsert = dialect.insert(table).values(
+        upsert = insert_for(self.engine.dialect.name, table).values(
             key=key, count=amount, window_expires_at=now + timedelta(seconds=expiry)
         )
         passed = table.c.window_expires_at <= now

@@ -9,10 +9,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from referral.db import insert_for
 from referral.errors import Conflict, Forbidden, Unprocessable
 from referral.models import (
     AccessLogEntry,
@@ -416,10 +415,7 @@ def _next_reference(session: Session, area: Area, year: int) -> str:
     with session.no_autoflush:
         number = session.scalars(bump).one_or_none()
         if number is None:  # the year's first: make its counter (or find another request's)
-            dialect = session.get_bind().dialect.name
-            make = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(
-                ReferenceSequence
-            )
+            make = insert_for(session.get_bind().dialect.name, ReferenceSequence)
             counter = {"area_id": area.id, "year": year, "last_number": 0}
             session.execute(make.values(counter).on_conflict_do_nothing())
             number = session.scalars(bump).one()

@@ -39,6 +39,22 @@ def _worker(
     app.extensions["referral.db"].engine.dispose()
 
 
+def _at_once(target: Any, args: list[tuple[Any, ...]]) -> list[Any]:
+    """`target(*a, barrier, results)` for each `a` in a process of its own, all let go at the
+    same moment; what each put on `results`."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(args))
+    results = ctx.Queue()
+    processes = [ctx.Process(target=target, args=(*a, barrier, results)) for a in args]
+    for p in processes:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in processes]
+    for p in processes:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    return outcomes
+
+
 @pytest.mark.parametrize(
     ("decisions", "winner_state"),
     [
@@ -99,21 +115,9 @@ def test_conflicting_triggers_from_several_processes(
         changes = {k: v for k, v in names.items() if k in data(trigger)}
         plan.append((tokens[i], trigger, data(trigger, **changes)))
 
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(WORKERS)
-    results = ctx.Queue()
-    processes = [
-        ctx.Process(
-            target=_worker, args=(database_url, token, referral_id, trigger, body, barrier, results)
-        )
-        for token, trigger, body in plan
-    ]
-    for p in processes:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in processes]
-    for p in processes:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+    outcomes = _at_once(
+        _worker, [(database_url, token, referral_id, trigger, b) for token, trigger, b in plan]
+    )
 
     winners = [o for o in outcomes if o[1] in (200, 202)]
     assert len(winners) == 1, outcomes
@@ -168,22 +172,7 @@ def test_concerns_recorded_at_once_in_a_new_area_get_consecutive_references(
                 session, f"pc{i}-{suffix}", "police", "practitioner", [area], PASSWORD
             )
             tokens.append(people.create_token(session, user.username, "write", utcnow()))
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(WORKERS)
-    results = ctx.Queue()
-    processes = [
-        ctx.Process(
-            target=_recorder,
-            args=(database_url, token, concern_body(area=area), barrier, results),
-        )
-        for token in tokens
-    ]
-    for p in processes:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in processes]
-    for p in processes:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+    outcomes = _at_once(_recorder, [(database_url, t, concern_body(area=area)) for t in tokens])
     assert all(status == 201 for status, _ in outcomes), outcomes
     numbers = sorted(int(reference.rsplit("-", 1)[1]) for _, reference in outcomes)
     assert numbers == list(range(1, WORKERS + 1)), outcomes
