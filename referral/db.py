@@ -176,6 +176,22 @@ def commit() -> None:
         g.db_session.commit()
 
 
+def commit_before_answering() -> None:
+    """Commit the request's changes now, before its answer is built from them.
+
+    The answer is then only read from objects already loaded (the session keeps them after
+    the commit), so on SQLite the single write lock is released before the answer is
+    serialised, and other writers wait for the write alone. A failed commit is the view's
+    own error (a 503 when the database is busy or gone), never a half-sent answer. What the
+    answer still asks of the database runs in a read-only transaction (on SQLite a plain
+    BEGIN, beside the next writer), ended with the request.
+    """
+    s = session()
+    s.commit()
+    if database().dialect == "sqlite" and isinstance(s.bind, Engine):
+        s.connection(execution_options={"read_only": True})
+
+
 def rollback() -> None:
     if "db_session" in g:
         g.db_session.rollback()

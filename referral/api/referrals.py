@@ -66,8 +66,11 @@ def _page(query: Select[Any], position: Any, args: dict[str, Any]) -> dict[str, 
 
 
 def _detail(principal: Principal, referral: Any, what: str) -> Any:
-    """The full referral for a response; every response that shows it is an access to log."""
+    """The full referral for a response; every response that shows it is an access to log.
+
+    The request's changes and the log entry are committed before the answer is built."""
     _log_read(principal, referral, what)
+    db.commit_before_answering()
     body = reading.referral_detail(db.session(), principal.user, referral, utcnow())
     return body, 200, {"ETag": preconditions.etag(referral)}
 
