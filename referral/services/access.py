@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from referral.auth import Principal
-from referral.models import AccessLogEntry, Referral
+from referral.models import Referral
 from referral.models.types import utcnow
-
-#: one Core statement, compiled once: every read of a referral runs it
-_INSERT = insert(cast(Table, AccessLogEntry.__table__))
+from referral.services import trail
 
 
 def log_read(
@@ -23,9 +18,9 @@ def log_read(
     remote_addr: str | None,
     user_agent: str | None,
 ) -> None:
-    # an INSERT now, not an object for the unit of work to sort out at commit
-    session.connection().execute(
-        _INSERT,
+    # a row written at commit with the transaction's events (not an object for the unit of work)
+    trail.add_read(
+        session,
         dict(
             referral_id=referral.id,
             username=principal.user.username,

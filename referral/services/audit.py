@@ -15,7 +15,7 @@ from sqlalchemy import Row, exists, select
 from sqlalchemy.orm import Session
 
 from referral.models import Area, Event, Referral
-from referral.services import feed  # noqa: F401 - places every event in the change feed at commit
+from referral.services import trail
 from workflow import Actor
 
 GENESIS = "0" * 64
@@ -91,7 +91,7 @@ def append_event(
     referral.last_event_seq = event.seq
     referral.last_event_hash = event.hash
     referral.updated_at = at
-    session.add(event)
+    trail.add_event(session, event)  # written, and placed in the change feed, at commit
     return event
 
 

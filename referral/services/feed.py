@@ -24,11 +24,11 @@ Events are append-only (the database refuses UPDATE), so the position is not a c
 event set after its INSERT: the `feed` table is append-only too, and the position is not part
 of the event's hashed content (`referral audit verify` is unaffected by it).
 
-Every event is placed: a listener collects the events each flush of any session inserts and
-places them in `before_commit` (after a last flush), in id order, which within a transaction is
-the order they were appended (so each referral's `seq` order). `referral generate` writes its
-bulk batches with the same statement (`place_statement`). The migration placed the events
-recorded before the feed existed in (at, id) order.
+Every event is placed: referral.services.trail writes a transaction's events as it commits and
+places them in the same statement on PostgreSQL (the same counter, the same numbering), in id
+order, which within a transaction is the order they were appended (so each referral's `seq`
+order). `referral generate` writes its bulk batches with `place_statement`. The migration
+placed the events recorded before the feed existed in (at, id) order.
 
 A consumer stores `next_cursor` and polls with it: it never misses an event and never sees one
 twice. What a user may see is judged when the page is read (referral.services.visibility); an
@@ -41,16 +41,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, text
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
 
 from referral.models import AccessLogEntry, Area, Event, Referral, User
 from referral.models.audit import FeedEntry
 from referral.models.types import utcnow
 from referral.services.visibility import visible
-
-#: session.info key: the events this transaction's flushes inserted, not yet placed
-_UNPLACED = "referral.feed.unplaced"
 
 #: PostgreSQL: the counter's row lock and every position of the transaction, in one statement
 _PLACE_POSTGRESQL = (
@@ -99,29 +96,6 @@ def place(session: Session, ids: list[int]) -> None:
         raise FeedError(
             f"{len(ids)} events to place, {placed} placed: is the feed_counter row missing?"
         )
-
-
-@event.listens_for(Session, "after_flush")
-def _collect(session: Session, _flush: UOWTransaction) -> None:
-    new = [o for o in session.new if isinstance(o, Event)]
-    if new:
-        session.info.setdefault(_UNPLACED, []).extend(new)
-
-
-@event.listens_for(Session, "before_commit")
-def _place_on_commit(session: Session) -> None:
-    if not session.info.get(_UNPLACED) and not any(isinstance(o, Event) for o in session.new):
-        return
-    session.flush()
-    unplaced = session.info.pop(_UNPLACED, [])
-    # an event whose savepoint was rolled back is no longer persistent: it was never stored
-    place(session, sorted({e.id for e in unplaced if inspect(e).persistent}))
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:  # the whole transaction ended (committed or rolled back)
-        session.info.pop(_UNPLACED, None)
 
 
 # -- reading the feed ------------------------------------------------------------------------

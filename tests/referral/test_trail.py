@@ -1,0 +1,89 @@
+"""A transaction's events and access-log rows are written as it commits, never lost or doubled.
+
+They wait in the session until the commit (one statement on PostgreSQL with their feed
+positions), yet a query made after them in the same transaction sees them, and a rollback
+leaves nothing of them behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from referral import db
+from referral.models import AccessLogEntry, Event, Referral
+from referral.models.audit import FeedEntry
+from referral.models.types import utcnow
+from referral.services.audit import append_event
+from tests.referral.flows import create, walk
+from workflow import Actor
+
+ACTOR = Actor("pc", "police", "practitioner")
+
+
+def _counts(session: Any, rid: str) -> tuple[int, int, int]:
+    events = session.scalar(select(func.count()).where(Event.referral_id == rid))
+    placed = session.scalar(
+        select(func.count())
+        .select_from(FeedEntry)
+        .join(Event, Event.id == FeedEntry.event_id)
+        .where(Event.referral_id == rid)
+    )
+    logged = session.scalar(select(func.count()).where(AccessLogEntry.referral_id == rid))
+    return events, placed, logged
+
+
+def _append(session: Any, rid: str, n: int) -> Event:
+    referral = session.get(Referral, rid)
+    return append_event(
+        session, referral, ACTOR, "chronology_entry", utcnow(), {"what_happened": f"Visit {n}."}
+    )
+
+
+def test_a_query_in_the_same_transaction_sees_the_event_and_the_commit_places_it_once(
+    app: Flask, as_user: Any
+) -> None:
+    rid = create(as_user)["id"]
+    walk(as_user, rid, "convene_ird")
+    with app.app_context():
+        session = db.session()
+        before = _counts(session, rid)
+        session.commit()
+        appended = _append(session, rid, 1)
+        seqs = session.scalars(select(Event.seq).where(Event.referral_id == rid)).all()
+        assert seqs[-1] == appended.seq == before[0] + 1  # written before the query ran
+        assert appended.id is not None
+        later = _append(session, rid, 2)  # waits for the commit
+        session.commit()
+        assert later.id is not None
+        assert later.id > appended.id
+        assert _counts(session, rid) == (before[0] + 2, before[1] + 2, before[2])
+        positions = session.scalars(
+            select(FeedEntry.position)
+            .where(FeedEntry.event_id.in_([appended.id, later.id]))
+            .order_by(FeedEntry.event_id)
+        ).all()
+        assert positions[1] == positions[0] + 1  # placed together, in the order appended
+        session.commit()
+
+
+def test_a_rollback_leaves_no_event_no_feed_position_and_no_access_log_row(
+    app: Flask, as_user: Any
+) -> None:
+    rid = create(as_user)["id"]
+    reader = as_user("sw")
+    assert reader.get(f"/api/v1/referrals/{rid}").status_code == 200
+    with app.app_context():
+        session = db.session()
+        before = _counts(session, rid)
+        assert before[2] >= 2  # the create's answer and the GET were both logged
+        session.commit()
+        _append(session, rid, 1)
+        session.scalars(select(Event.id).where(Event.referral_id == rid)).all()  # written early
+        _append(session, rid, 2)  # still waiting
+        session.rollback()
+        assert _counts(session, rid) == before
+        session.commit()  # nothing of the rolled-back transaction is written by the next one
+        assert _counts(session, rid) == before
