@@ -9,11 +9,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, insert, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 # Constraint names by convention, so migrations are stable on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -56,6 +56,47 @@ def sqlite_busy(exc: BaseException | None) -> bool:
 def insert_for(dialect: str, table: Any) -> Any:
     """INSERT for `dialect` ("postgresql" or "sqlite"), with its ON CONFLICT clauses."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def insert_loaded(session: Session, *objects: Any) -> None:
+    """INSERT each new object (in this order) by one Core statement, then add it to the session
+    as though it had been loaded: the unit of work has nothing left to do for it.
+
+    For the rows a request creates and then only reads: their foreign keys are set as columns
+    (not through relationships), and a column left unset takes its default, on the object too.
+    A primary key the database generates is read back. Related objects given here are added
+    with them; any other is added as usual (and its INSERT waits for the flush).
+    """
+    connection = session.connection()
+    for obj in objects:
+        mapper = inspect(type(obj))
+        table = mapper.local_table
+        values: dict[str, Any] = {}
+        for prop in mapper.column_attrs:
+            column = prop.columns[0]
+            if prop.key in obj.__dict__:
+                values[column.name] = obj.__dict__[prop.key]
+            elif column is mapper.version_id_col:
+                values[column.name] = 1
+            elif column.default is not None:
+                arg = column.default.arg
+                values[column.name] = arg(None) if callable(arg) else arg
+            elif not column.primary_key:
+                values[column.name] = None
+            else:
+                continue
+            setattr(obj, prop.key, values[column.name])
+        generated = [c for c in table.primary_key.columns if c.name not in values]
+        if generated:
+            statement = insert(table).returning(*generated)
+            row = connection.execute(statement, values).one()
+            for column in generated:
+                setattr(obj, mapper.get_property_by_column(column).key, row._mapping[column])
+        else:
+            connection.execute(insert(table), values)
+    for obj in objects:
+        make_transient_to_detached(obj)
+    session.add_all(objects)
 
 
 def _begin_immediate(dbapi_connection: Any) -> None:

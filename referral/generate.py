@@ -2133,6 +2133,9 @@ class Player:
             },
             to_state="concern",
         )
+        moved_on = transfer.moved_on if transfer is not None else None
+        sim.clocks = begin(self.definition, Facts(received, sim.edd, moved_on))
+        sim.dirty = True  # written with its clocks (create_referral keeps them before writing)
         if siblings or transfer is not None:
             self._flush()  # the links and the transfer name the new row
         for sibling in siblings:
@@ -2177,9 +2180,6 @@ class Player:
                     None,
                 )
             )
-        moved_on = transfer.moved_on if transfer is not None else None
-        sim.clocks = begin(self.definition, Facts(received, sim.edd, moved_on))
-        sim.dirty = True
 
     # -- firing a trigger (services.transitions.fire)
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from referral.db import insert_for
+from referral.db import insert_for, insert_loaded
 from referral.errors import Conflict, Forbidden, Unprocessable
 from referral.models import (
     AccessLogEntry,
@@ -490,8 +490,7 @@ def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
     kind, identity = _known_identity(session, details)
     if identity is None:
         identity = ChildIdentity(chi_number=chi or None)
-        session.add(identity)  # written with the child's record (Child.identity)
-        return ChildMatch("new", identity, [])
+        return ChildMatch("new", identity, [])  # written with the child's record
     if kind == "possible" and chi:
         identity.chi_number = chi  # the identity gains the CHI number; no details move
     return ChildMatch(kind, identity, _matched_referrals(session, identity))
@@ -645,10 +644,10 @@ def create_referral(
     year = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now).year
     match = _match_child(session, details)
     child = _child_record(match.identity, details, now)
-    session.add(child)
     referral = Referral(
         id=uuid.uuid4().hex,
         area=area,
+        area_id=area.id,
         child=child,
         child_match=match.kind,
         child_match_areas=match.areas,
@@ -670,13 +669,12 @@ def create_referral(
         transfer_from=transfer.referral_id if transfer is not None else None,
         last_event_seq=0,
         last_event_hash="",
+        clocks={},
         stages_doc=dict(EMPTY_STAGES),
         related_ids=[],
     )
-    # one INSERT of the referral with its first event, clocks and agencies: the unit of work
-    # writes the referral's row before the rows that refer to it
-    session.add(referral)
-    record_agencies(referral, {user.agency})
+    agency = ReferralAgency(referral_id=referral.id, agency=user.agency)
+    referral.agencies = [agency]
     actor = Actor(user.username, user.agency, user.role)
     append_event(
         session,
@@ -693,10 +691,12 @@ def create_referral(
         },
         to_state=referral.state,
     )
-    # last before the first flush: the counter's row lock is held from here to the commit
+    moved_on = transfer.moved_on if transfer is not None else None
+    facts = Facts(referral.received_at, child.expected_date_of_delivery, moved_on)
+    keep_clocks(referral, Stages(), begin(d, facts))
+    # last before the rows are written: the counter's row lock is held from here to the commit
     referral.reference = _next_reference(session, area, year)
-    if siblings or transfer is not None:
-        session.flush()  # the links and the transfer refer to the new row by its id alone
+    _write_new_rows(session, match, child, referral, agency)
     for sibling in siblings:
         _link_siblings(session, referral, sibling, actor, now)
     if transfer is not None:
@@ -705,11 +705,25 @@ def create_referral(
         received(session, transfer, referral, actor, now)
     what = f"child match ({match.kind}) when {referral.reference} was recorded"
     _log_matched(session, user, match.referrals, what, now, remote_addr)
-    moved_on = transfer.moved_on if transfer is not None else None
-    facts = Facts(referral.received_at, child.expected_date_of_delivery, moved_on)
-    keep_clocks(referral, Stages(), begin(d, facts))
     session.flush()
     return referral
+
+
+def _write_new_rows(
+    session: Session, match: ChildMatch, child: Child, referral: Referral, agency: ReferralAgency
+) -> None:
+    """The child's identity (when new), record, the referral and its agency: one INSERT each,
+    without the unit of work's bookkeeping (a later change to one is an UPDATE as usual)."""
+    identity = match.identity
+    new_identity = match.kind == "new"
+    if new_identity:
+        insert_loaded(session, identity)
+    else:
+        session.flush()  # an identity that gained its CHI number
+    child.identity_id = identity.id
+    insert_loaded(session, child)
+    referral.child_id = child.id
+    insert_loaded(session, referral, agency)
 
 
 def new_referral_extras(
