@@ -113,3 +113,44 @@ def test_the_api_answers_503_and_records_nothing_when_the_lock_stays_taken(
     with app.app_context():
         assert db.session().query(Referral).count() == 0
     app.extensions["referral.db"].engine.dispose()
+
+
+def test_the_write_lock_is_free_while_the_answer_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create commits before its answer is built: other writers wait for the write alone."""
+    from referral import create_app
+    from referral.api import referrals as api_referrals
+    from referral.migrate import upgrade
+    from referral.models.types import utcnow
+    from referral.services.people import add_area, create_token, create_user
+    from tests.conftest import PASSWORD
+    from tests.referral.flows import concern_body
+
+    path = tmp_path / "answer.sqlite"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    app = create_app({"REFERRAL_DATABASE_URL": url, "REFERRAL_RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context(), db.unit_of_work() as session:
+        add_area(session, "west-dunbartonshire", "West Dunbartonshire", "WD")
+        create_user(session, "pc", "police", "practitioner", ["west-dunbartonshire"], PASSWORD)
+        token = create_token(session, "pc", "write", utcnow())
+    building = api_referrals.reading.referral_detail
+    seen: list[int] = []
+
+    def detail_while_another_writes(*args: object, **kwargs: object) -> object:
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if the lock is held
+            seen.append(other.execute("SELECT count(*) FROM referrals").fetchone()[0])
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        return building(*args, **kwargs)
+
+    monkeypatch.setattr(api_referrals.reading, "referral_detail", detail_while_another_writes)
+    bearer = {"Authorization": f"Bearer {token}"}
+    answer = app.test_client().post("/api/v1/referrals", json=concern_body(), headers=bearer)
+    assert answer.status_code == 201, answer.get_json()
+    assert seen == [1]  # another writer took the lock, and saw the new referral committed
+    app.extensions["referral.db"].engine.dispose()
