@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -78,18 +79,16 @@ def test_a_writer_gives_up_after_the_busy_timeout(
     engine.dispose()
 
 
-def test_the_api_answers_503_and_records_nothing_when_the_lock_stays_taken(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _api_on_file(tmp_path: Path, name: str) -> tuple[Path, Flask, str]:
+    """The app on a SQLite file of its own (no test transaction holding its lock), a user in an
+    area, and that user's write token."""
     from referral import create_app
     from referral.migrate import upgrade
-    from referral.models import Referral
     from referral.models.types import utcnow
     from referral.services.people import add_area, create_token, create_user
     from tests.conftest import PASSWORD
-    from tests.referral.flows import concern_body
 
-    path = tmp_path / "api.sqlite"
+    path = tmp_path / name
     url = f"sqlite:///{path}"
     upgrade(url)
     app = create_app({"REFERRAL_DATABASE_URL": url, "REFERRAL_RATELIMIT_STORAGE_URI": "memory://"})
@@ -97,6 +96,16 @@ def test_the_api_answers_503_and_records_nothing_when_the_lock_stays_taken(
         add_area(session, "west-dunbartonshire", "West Dunbartonshire", "WD")
         create_user(session, "pc", "police", "practitioner", ["west-dunbartonshire"], PASSWORD)
         token = create_token(session, "pc", "write", utcnow())
+    return path, app, token
+
+
+def test_the_api_answers_503_and_records_nothing_when_the_lock_stays_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from referral.models import Referral
+    from tests.referral.flows import concern_body
+
+    path, app, token = _api_on_file(tmp_path, "api.sqlite")
     monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process's long write
@@ -119,22 +128,10 @@ def test_the_write_lock_is_free_while_the_answer_is_built(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A create commits before its answer is built: other writers wait for the write alone."""
-    from referral import create_app
     from referral.api import referrals as api_referrals
-    from referral.migrate import upgrade
-    from referral.models.types import utcnow
-    from referral.services.people import add_area, create_token, create_user
-    from tests.conftest import PASSWORD
     from tests.referral.flows import concern_body
 
-    path = tmp_path / "answer.sqlite"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    app = create_app({"REFERRAL_DATABASE_URL": url, "REFERRAL_RATELIMIT_STORAGE_URI": "memory://"})
-    with app.app_context(), db.unit_of_work() as session:
-        add_area(session, "west-dunbartonshire", "West Dunbartonshire", "WD")
-        create_user(session, "pc", "police", "practitioner", ["west-dunbartonshire"], PASSWORD)
-        token = create_token(session, "pc", "write", utcnow())
+    path, app, token = _api_on_file(tmp_path, "answer.sqlite")
     building = api_referrals.reading.referral_detail
     seen: list[int] = []
 
