@@ -58,9 +58,39 @@ def insert_for(dialect: str, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+def column_values(obj: Any) -> dict[str, Any]:
+    """A new object's row, by column name: what it was given, else each column's default (set
+    on the object too), else None; a primary key the database generates is left out."""
+    mapper = inspect(type(obj))
+    values: dict[str, Any] = {}
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if prop.key in obj.__dict__:
+            values[column.name] = obj.__dict__[prop.key]
+        elif column is mapper.version_id_col:
+            values[column.name] = 1
+        elif column.default is not None:
+            arg = column.default.arg
+            values[column.name] = arg(None) if callable(arg) else arg
+        elif not column.primary_key:
+            values[column.name] = None
+        else:
+            continue
+        setattr(obj, prop.key, values[column.name])
+    return values
+
+
+def attach_loaded(session: Session, *objects: Any) -> None:
+    """Add objects whose rows were just written to the session, as though they had been loaded:
+    the unit of work has nothing left to do for them."""
+    for obj in objects:
+        make_transient_to_detached(obj)
+    session.add_all(objects)
+
+
 def insert_loaded(session: Session, *objects: Any) -> None:
     """INSERT each new object (in this order) by one Core statement, then add it to the session
-    as though it had been loaded: the unit of work has nothing left to do for it.
+    as though it had been loaded (`attach_loaded`).
 
     For the rows a request creates and then only reads: their foreign keys are set as columns
     (not through relationships), and a column left unset takes its default, on the object too.
@@ -71,21 +101,7 @@ def insert_loaded(session: Session, *objects: Any) -> None:
     for obj in objects:
         mapper = inspect(type(obj))
         table = mapper.local_table
-        values: dict[str, Any] = {}
-        for prop in mapper.column_attrs:
-            column = prop.columns[0]
-            if prop.key in obj.__dict__:
-                values[column.name] = obj.__dict__[prop.key]
-            elif column is mapper.version_id_col:
-                values[column.name] = 1
-            elif column.default is not None:
-                arg = column.default.arg
-                values[column.name] = arg(None) if callable(arg) else arg
-            elif not column.primary_key:
-                values[column.name] = None
-            else:
-                continue
-            setattr(obj, prop.key, values[column.name])
+        values = column_values(obj)
         generated = [c for c in table.primary_key.columns if c.name not in values]
         if generated:
             statement = insert(table).returning(*generated)
@@ -94,9 +110,7 @@ def insert_loaded(session: Session, *objects: Any) -> None:
                 setattr(obj, mapper.get_property_by_column(column).key, row._mapping[column])
         else:
             connection.execute(insert(table), values)
-    for obj in objects:
-        make_transient_to_detached(obj)
-    session.add_all(objects)
+    attach_loaded(session, *objects)
 
 
 def _begin_immediate(dbapi_connection: Any) -> None:

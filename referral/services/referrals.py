@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from referral.db import insert_for, insert_loaded
+from referral.db import attach_loaded, column_values, insert_for, insert_loaded
 from referral.errors import Conflict, Forbidden, Unprocessable
 from referral.models import (
     AccessLogEntry,
@@ -712,18 +713,91 @@ def create_referral(
 def _write_new_rows(
     session: Session, match: ChildMatch, child: Child, referral: Referral, agency: ReferralAgency
 ) -> None:
-    """The child's identity (when new), record, the referral and its agency: one INSERT each,
-    without the unit of work's bookkeeping (a later change to one is an UPDATE as usual)."""
+    """The child's identity (when new), record, the referral and its agency, without the unit
+    of work's bookkeeping (a later change to one is an UPDATE as usual): one statement on
+    PostgreSQL, one INSERT each on SQLite."""
     identity = match.identity
     new_identity = match.kind == "new"
+    if not new_identity:
+        session.flush()  # an identity that gained its CHI number
+    if session.get_bind().dialect.name == "postgresql":
+        params = {f"c_{k}": v for k, v in column_values(child).items() if k != "identity_id"}
+        params |= {f"r_{k}": v for k, v in column_values(referral).items() if k != "child_id"}
+        params["a_agency"] = agency.agency
+        if new_identity:
+            params |= {f"i_{k}": v for k, v in column_values(identity).items()}
+        else:
+            params["c_identity_id"] = identity.id
+        row = session.connection().execute(_new_concern_rows(new_identity), params).one()
+        identity.id = child.identity_id = row.identity_id
+        child.id = referral.child_id = row.child_id
+        attach_loaded(session, *([identity] if new_identity else []), child, referral, agency)
+        return
     if new_identity:
         insert_loaded(session, identity)
-    else:
-        session.flush()  # an identity that gained its CHI number
     child.identity_id = identity.id
     insert_loaded(session, child)
     referral.child_id = child.id
     insert_loaded(session, referral, agency)
+
+
+@cache
+def _new_concern_rows(new_identity: bool) -> Any:
+    """PostgreSQL: a new concern's identity (when new), child, referral and agency, each INSERT
+    reading the one before it (data-modifying CTEs), built once; the answer is the identity's
+    and the child's ids. Every value is a bound parameter named `<i|c|r|a>_<column>`."""
+    identities, children, referrals, agencies = (
+        cast(Table, model.__table__) for model in (ChildIdentity, Child, Referral, ReferralAgency)
+    )
+
+    def bound(table: Table, prefix: str, *leave_out: str) -> list[Any]:
+        return [
+            bindparam(f"{prefix}_{c.name}", type_=c.type).label(c.name)
+            for c in table.columns
+            if c.name not in leave_out
+        ]
+
+    identity_id: Any = bindparam("c_identity_id", type_=children.c.identity_id.type)
+    if new_identity:
+        identity_columns = bound(identities, "i", "id")
+        made = (
+            insert(identities)
+            .from_select([c.name for c in identity_columns], select(*identity_columns))
+            .returning(identities.c.id)
+            .cte("new_identity")
+        )
+        identity_id = made.c.id
+    child_columns = bound(children, "c", "id", "identity_id")
+    new_child = (
+        insert(children)
+        .from_select(
+            ["identity_id", *(c.name for c in child_columns)],
+            select(identity_id.label("identity_id"), *child_columns),
+        )
+        .returning(children.c.id, children.c.identity_id)
+        .cte("new_child")
+    )
+    referral_columns = bound(referrals, "r", "child_id")
+    new_referral = (
+        insert(referrals)
+        .from_select(
+            ["child_id", *(c.name for c in referral_columns)],
+            select(new_child.c.id, *referral_columns),
+        )
+        .returning(referrals.c.id)
+        .cte("new_referral")
+    )
+    new_agency = (
+        insert(agencies)
+        .from_select(
+            ["referral_id", "agency"],
+            select(new_referral.c.id, bindparam("a_agency", type_=agencies.c.agency.type)),
+        )
+        .cte("new_agency")
+    )
+    return select(
+        new_child.c.identity_id.label("identity_id"), new_child.c.id.label("child_id")
+    ).add_cte(new_referral, new_agency)
 
 
 def new_referral_extras(
