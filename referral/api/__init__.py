@@ -288,10 +288,17 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _commit(response: Response) -> Response:
-        if response.status_code < 400:
-            db.commit()
-        else:
+        if response.status_code >= 400:
             db.rollback()
+            return response
+        try:
+            db.commit()
+        except Exception as exc:  # noqa: BLE001 - handled below as the view's own error
+            # refused at commit (the database busy or gone, a conflicting write): nothing is
+            # recorded, and the answer is the one the view would have had for that error (a
+            # 503 or a 409), not the success it was about to send
+            db.rollback()
+            return app.make_response(app.handle_user_exception(exc))
         return response
 
     @app.get("/api/docs")

@@ -437,3 +437,31 @@ def test_the_queue_pages_with_a_cursor(as_user: Any) -> None:
     listed = [a["id"] for a in first["items"] + second["items"]]
     assert sorted(listed) == sorted(asked)
     assert len(set(listed)) == 3
+
+
+def test_a_request_refused_at_commit_is_a_503_and_records_nothing(
+    as_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 202 is committed after the view returns: a database busy at that commit answers
+    503 with Retry-After (as anywhere else), never the 202 nor a 500, and nothing is kept."""
+    import sqlite3
+
+    from referral import db
+
+    rid = in_ird(as_user)
+    before = events(as_user, rid)
+    committing = db.commit
+
+    def busy_once() -> None:
+        monkeypatch.setattr(db, "commit", committing)
+        busy = sqlite3.OperationalError("database is locked")
+        busy.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+        raise busy
+
+    monkeypatch.setattr(db, "commit", busy_once)
+    response = ask(as_user, rid, NFA, "doc")
+    assert is_problem(response, 503)
+    assert response.headers["Retry-After"] == "1"
+    assert referral(as_user, rid)["pending_approval"] is None
+    assert events(as_user, rid) == before
+    assert requested(as_user, rid)["status"] == "pending"  # asked again, it is recorded
