@@ -25,14 +25,14 @@ import json
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, inspect, text
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy import Table, event, insert, text
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from referral.models import AccessLogEntry, Event
 from referral.services.feed import FeedError, place
 
 #: session.info keys: events and access-log rows waiting for the commit; ids of events written
-#: (by an early write, or added to the session as objects) but not yet placed in the feed
+#: early (before a query) but not yet placed in the feed
 _EVENTS = "referral.trail.events"
 _READS = "referral.trail.reads"
 _UNPLACED = "referral.trail.unplaced"
@@ -108,7 +108,7 @@ def _json_value(value: Any) -> Any:
 def _write_at_commit_postgresql(session: Session) -> None:
     events = session.info.pop(_EVENTS, None) or []
     reads = session.info.pop(_READS, None) or []
-    ids = sorted(_placeable(session.info.pop(_UNPLACED, None) or []))
+    ids = session.info.pop(_UNPLACED, None) or []
     if not (events or ids):  # a read: its access-log rows alone
         if reads:
             session.connection().execute(_INSERT_READS, reads)
@@ -133,19 +133,14 @@ def _write_at_commit_postgresql(session: Session) -> None:
 @event.listens_for(Session, "before_commit")
 def _write_on_commit(session: Session) -> None:
     info = session.info
-    if not (
-        info.get(_EVENTS)
-        or info.get(_READS)
-        or info.get(_UNPLACED)
-        or any(isinstance(o, Event) for o in session.new)
-    ):
+    if not (info.get(_EVENTS) or info.get(_READS) or info.get(_UNPLACED)):
         return
     session.flush()  # the referral's row (and every other) before the rows that refer to it
     if session.get_bind().dialect.name == "postgresql":
         _write_at_commit_postgresql(session)
         return
     write_waiting(session)
-    place(session, sorted(_placeable(info.pop(_UNPLACED, None) or [])))
+    place(session, sorted(info.pop(_UNPLACED, None) or []))
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -157,25 +152,8 @@ def _write_before_reading(state: ORMExecuteState) -> None:
         write_waiting(session)
 
 
-@event.listens_for(Session, "after_flush")
-def _collect(session: Session, _flush: UOWTransaction) -> None:
-    """Events added to the session as objects are placed at commit too."""
-    new = [o for o in session.new if isinstance(o, Event)]
-    if new:
-        session.info.setdefault(_UNPLACED, []).extend(new)
-
-
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the whole transaction ended (committed or rolled back)
         for key in (_EVENTS, _READS, _UNPLACED):
             session.info.pop(key, None)
-
-
-def _placeable(unplaced: list[Any]) -> list[int]:
-    """Ids, and objects' ids; an object whose savepoint was rolled back was never stored."""
-    return [u if isinstance(u, int) else u.id for u in unplaced if _stored(u)]
-
-
-def _stored(u: Any) -> bool:
-    return isinstance(u, int) or bool(inspect(u).persistent)
