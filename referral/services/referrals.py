@@ -9,7 +9,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import String, Table, Text, bindparam, func, insert, select, true
 from sqlalchemy.orm import Session
 
 from referral.db import attach_loaded, column_values, insert_for, insert_loaded
@@ -399,28 +399,41 @@ def record_agencies(referral: Referral, agencies: set[str]) -> None:
 # -- recording a concern ---------------------------------------------------------------------
 
 
+#: the width a reference's number is padded to (a wider one is written in full)
+REFERENCE_DIGITS = 5
+
+
+@cache
+def _take_reference_number(dialect: str) -> Any:
+    """The area's counter for the year moved on by one, or made at 1 (the year's first), in one
+    statement; the number taken is the answer. Its row stays locked to the commit."""
+    counters = cast(Table, ReferenceSequence.__table__)
+    return (
+        insert_for(dialect, counters)
+        .values(area_id=bindparam("n_area_id"), year=bindparam("n_year"), last_number=1)
+        .on_conflict_do_update(
+            index_elements=[counters.c.area_id, counters.c.year],
+            set_={"last_number": counters.c.last_number + 1},
+        )
+        .returning(counters.c.last_number)
+    )
+
+
+def _reference_stem(area: Area, year: int) -> str:
+    return f"{area.reference_prefix}-{year}-"
+
+
 def _next_reference(session: Session, area: Area, year: int) -> str:
-    """The area's next reference number this year, from its counter row.
+    """The area's next reference number this year, from its counter row (SQLite; PostgreSQL
+    takes it in the statement that writes the referral).
 
     Taking the number holds the counter's row lock to the commit, so other concerns recorded
-    in the area at the same time wait for this one: it is taken last, just before the flush
-    that writes the referral, and flushes nothing itself (the new referral waits unwritten).
+    in the area at the same time wait for this one: it is taken last, just before the new
+    referral is written.
     """
-    bump = (
-        update(ReferenceSequence)
-        .where(ReferenceSequence.area_id == area.id, ReferenceSequence.year == year)
-        .values(last_number=ReferenceSequence.last_number + 1)
-        .returning(ReferenceSequence.last_number)
-        .execution_options(synchronize_session=False)
-    )
-    with session.no_autoflush:
-        number = session.scalars(bump).one_or_none()
-        if number is None:  # the year's first: make its counter (or find another request's)
-            make = insert_for(session.get_bind().dialect.name, ReferenceSequence)
-            counter = {"area_id": area.id, "year": year, "last_number": 0}
-            session.execute(make.values(counter).on_conflict_do_nothing())
-            number = session.scalars(bump).one()
-    return f"{area.reference_prefix}-{year}-{number:05d}"
+    statement = _take_reference_number(session.get_bind().dialect.name)
+    number = session.connection().execute(statement, {"n_area_id": area.id, "n_year": year})
+    return f"{_reference_stem(area, year)}{number.scalar_one():0{REFERENCE_DIGITS}d}"
 
 
 def name_key(given: str, family: str) -> str:
@@ -695,9 +708,7 @@ def create_referral(
     moved_on = transfer.moved_on if transfer is not None else None
     facts = Facts(referral.received_at, child.expected_date_of_delivery, moved_on)
     keep_clocks(referral, Stages(), begin(d, facts))
-    # last before the rows are written: the counter's row lock is held from here to the commit
-    referral.reference = _next_reference(session, area, year)
-    _write_new_rows(session, match, child, referral, agency)
+    _write_new_rows(session, match, child, referral, agency, year)
     for sibling in siblings:
         _link_siblings(session, referral, sibling, actor, now)
     if transfer is not None:
@@ -711,19 +722,34 @@ def create_referral(
 
 
 def _write_new_rows(
-    session: Session, match: ChildMatch, child: Child, referral: Referral, agency: ReferralAgency
+    session: Session,
+    match: ChildMatch,
+    child: Child,
+    referral: Referral,
+    agency: ReferralAgency,
+    year: int,
 ) -> None:
-    """The child's identity (when new), record, the referral and its agency, without the unit
-    of work's bookkeeping (a later change to one is an UPDATE as usual): one statement on
-    PostgreSQL, one INSERT each on SQLite."""
+    """The referral's reference number, the child's identity (when new), record, the referral
+    and its agency, without the unit of work's bookkeeping (a later change to one is an UPDATE
+    as usual): one statement on PostgreSQL, one each on SQLite. The number is taken last, just
+    before the rows are written: the counter's row lock is held from there to the commit."""
     identity = match.identity
     new_identity = match.kind == "new"
     if not new_identity:
         session.flush()  # an identity that gained its CHI number
     if session.get_bind().dialect.name == "postgresql":
         params = {f"c_{k}": v for k, v in column_values(child).items() if k != "identity_id"}
-        params |= {f"r_{k}": v for k, v in column_values(referral).items() if k != "child_id"}
-        params["a_agency"] = agency.agency
+        params |= {
+            f"r_{k}": v
+            for k, v in column_values(referral).items()
+            if k not in ("child_id", "reference")
+        }
+        params |= {
+            "a_agency": agency.agency,
+            "n_area_id": referral.area_id,
+            "n_year": year,
+            "n_stem": _reference_stem(referral.area, year),
+        }
         if new_identity:
             params |= {f"i_{k}": v for k, v in column_values(identity).items()}
         else:
@@ -731,8 +757,10 @@ def _write_new_rows(
         row = session.connection().execute(_new_concern_rows(new_identity), params).one()
         identity.id = child.identity_id = row.identity_id
         child.id = referral.child_id = row.child_id
+        referral.reference = row.reference
         attach_loaded(session, *([identity] if new_identity else []), child, referral, agency)
         return
+    referral.reference = _next_reference(session, referral.area, year)
     if new_identity:
         insert_loaded(session, identity)
     child.identity_id = identity.id
@@ -743,9 +771,11 @@ def _write_new_rows(
 
 @cache
 def _new_concern_rows(new_identity: bool) -> Any:
-    """PostgreSQL: a new concern's identity (when new), child, referral and agency, each INSERT
-    reading the one before it (data-modifying CTEs), built once; the answer is the identity's
-    and the child's ids. Every value is a bound parameter named `<i|c|r|a>_<column>`."""
+    """PostgreSQL: a new concern's reference number, identity (when new), child, referral and
+    agency, each INSERT reading the one before it (data-modifying CTEs), built once; the answer
+    is the identity's and the child's ids and the reference. Every value is a bound parameter
+    named `<i|c|r|a|n>_<column>`; the reference is `n_stem` and the number taken, padded as
+    `_next_reference` pads it."""
     identities, children, referrals, agencies = (
         cast(Table, model.__table__) for model in (ChildIdentity, Child, Referral, ReferralAgency)
     )
@@ -757,6 +787,11 @@ def _new_concern_rows(new_identity: bool) -> Any:
             if c.name not in leave_out
         ]
 
+    number = _take_reference_number("postgresql").cte("next_number")
+    digits = number.c.last_number.cast(Text)
+    reference = bindparam("n_stem", type_=String) + func.lpad(
+        digits, func.greatest(func.length(digits), REFERENCE_DIGITS), "0"
+    )
     identity_id: Any = bindparam("c_identity_id", type_=children.c.identity_id.type)
     if new_identity:
         identity_columns = bound(identities, "i", "id")
@@ -777,14 +812,16 @@ def _new_concern_rows(new_identity: bool) -> Any:
         .returning(children.c.id, children.c.identity_id)
         .cte("new_child")
     )
-    referral_columns = bound(referrals, "r", "child_id")
+    referral_columns = bound(referrals, "r", "child_id", "reference")
     new_referral = (
         insert(referrals)
         .from_select(
-            ["child_id", *(c.name for c in referral_columns)],
-            select(new_child.c.id, *referral_columns),
+            ["child_id", "reference", *(c.name for c in referral_columns)],
+            select(new_child.c.id, reference, *referral_columns).select_from(
+                new_child.join(number, true())
+            ),
         )
-        .returning(referrals.c.id)
+        .returning(referrals.c.id, referrals.c.reference)
         .cte("new_referral")
     )
     new_agency = (
@@ -795,9 +832,15 @@ def _new_concern_rows(new_identity: bool) -> Any:
         )
         .cte("new_agency")
     )
-    return select(
-        new_child.c.identity_id.label("identity_id"), new_child.c.id.label("child_id")
-    ).add_cte(new_referral, new_agency)
+    return (
+        select(
+            new_child.c.identity_id.label("identity_id"),
+            new_child.c.id.label("child_id"),
+            new_referral.c.reference.label("reference"),
+        )
+        .select_from(new_child.join(new_referral, true()))
+        .add_cte(new_agency)
+    )
 
 
 def new_referral_extras(

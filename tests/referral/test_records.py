@@ -523,6 +523,19 @@ def test_references_are_sequential_per_area_and_year(as_user: Any, both_areas: A
     assert hl == f"HL-{year}-00001"
 
 
+def test_a_reference_past_five_digits_is_written_in_full(as_user: Any, db_connection: Any) -> None:
+    """The number is padded to five digits, never cut to them: the 100,000th concern of an
+    area's year is ...-100000, on either database."""
+    from referral.models import ReferenceSequence
+
+    year = datetime.now(ZoneInfo("Europe/London")).year
+    first = create(as_user)["reference"]
+    assert first == f"WD-{year}-00001"
+    db_connection.execute(update(ReferenceSequence).values(last_number=99_998))
+    made = [create(as_user, given_name=name)["reference"] for name in ("Ann", "Bea")]
+    assert made == [f"WD-{year}-99999", f"WD-{year}-100000"]
+
+
 # -- the cost of a read -----------------------------------------------------------------------
 
 
