@@ -457,25 +457,29 @@ class ChildMatch:
         return sorted({r.area.slug for r in self.referrals})
 
 
+# built once: every concern recorded (and every match previewed) runs one or both
+_IDENTITY_BY_CHI = select(ChildIdentity).where(ChildIdentity.chi_number == bindparam("chi"))
+_IDENTITIES_BY_NAME_AND_BIRTH = (
+    select(ChildIdentity)
+    .join(Child, Child.identity_id == ChildIdentity.id)
+    .where(Child.name_key == bindparam("key"), Child.date_of_birth == bindparam("birth"))
+    .order_by(ChildIdentity.id)
+)
+
+
 def _known_identity(session: Session, details: dict[str, Any]) -> tuple[str, ChildIdentity | None]:
     """How a child's details match a child already known: ("chi" or "possible", its identity),
     or ("new", None). Only reads: the same answer for a preview and for the record made."""
     chi = details.get("chi_number")
     if chi:
-        identity = session.scalars(
-            select(ChildIdentity).where(ChildIdentity.chi_number == chi)
-        ).one_or_none()
+        identity = session.scalars(_IDENTITY_BY_CHI, {"chi": chi}).one_or_none()
         if identity is not None:
             return "chi", identity
     birth = _as_date(details.get("date_of_birth"))
     if birth is not None:
         key = name_key(details["given_name"], details["family_name"])
-        candidates = session.scalars(
-            select(ChildIdentity)
-            .join(Child, Child.identity_id == ChildIdentity.id)
-            .where(Child.name_key == key, Child.date_of_birth == birth)
-            .order_by(ChildIdentity.id)
-        ).all()
+        same = {"key": key, "birth": birth}
+        candidates = session.scalars(_IDENTITIES_BY_NAME_AND_BIRTH, same).all()
         # a known CHI number that differs is a different child
         found = next((c for c in candidates if not chi or c.chi_number is None), None)
         if found is not None:
