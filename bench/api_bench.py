@@ -3,7 +3,7 @@
 Run from the repository root (`make bench-api`):
 
     .venv/bin/python bench/api_bench.py [--database sqlite|postgresql|both] [--duration S]
-        [--warmup S] [--connections N] [--workers N] [--json PATH] [--check]
+        [--warmup S] [--rounds N] [--connections N] [--workers N] [--json PATH] [--check]
 
 For each database (default: both when PostgreSQL answers at REFERRAL_BENCH_DATABASE_URL or
 postgresql+psycopg://postgres@127.0.0.1:5432/test, else SQLite) it makes fresh databases (two
@@ -13,8 +13,9 @@ the CLI under production settings; and the floor's (bench/floor_app.py). Both ar
 same way, `gunicorn -w WORKERS` on 127.0.0.1, and seeded through their HTTP APIs with the same
 number of rows, each walked into `ird`.
 
-Then wrk (bench/wrk/load.lua) loads each request shape on the product and then on the floor,
-with the same connections, threads and duration, after a warm-up whose numbers are dropped:
+Then wrk (bench/wrk/load.lua) loads each request shape on the product and on the floor, with
+the same connections, threads and duration, after a warm-up whose numbers are dropped; in
+rounds (3 by default), each side once a round, the side that goes first alternating:
 
     GET         product GET /api/v1/referrals/{id}      floor GET /floor/items/{id}
     create      product POST /api/v1/referrals           floor POST /floor/items
@@ -23,8 +24,10 @@ with the same connections, threads and duration, after a warm-up whose numbers a
 
 GETs and transitions pick a row at random per request from the same number of rows on both
 sides; creates send the same body with a random child. The product is called with a valid
-bearer token; the floor authenticates nothing. The table gives req/s, p50 and p99 for each,
-the ratio product/floor of req/s and of p99, and the targets (req/s >= 0.5 of the floor's,
+bearer token; the floor authenticates nothing. The table gives req/s, p50 and p99 for each
+(the median of the rounds), the ratio product/floor of req/s and of p99 (the median of the
+rounds' own ratios: each round compares two runs made seconds apart, so a machine whose speed
+drifts over minutes moves both sides of it), and the targets (req/s >= 0.5 of the floor's,
 p99 <= 2x the floor's).
 
 History flatness: referrals with 5 events and referrals with 500 (a state-keeping trigger fired
@@ -510,21 +513,53 @@ def measure(
     return run_wrk(settings, settings.seconds, *args)
 
 
+def median_load(rounds: list[Load]) -> Load:
+    """One side's rounds summed up: each figure the median of the rounds', failures summed."""
+    return Load(
+        sum(r.requests for r in rounds),
+        sum(r.seconds for r in rounds),
+        statistics.median(r.rps for r in rounds),
+        statistics.median(r.p50_ms for r in rounds),
+        statistics.median(r.p99_ms for r in rounds),
+        sum(r.failed for r in rounds),
+    )
+
+
 @dataclass
 class Comparison:
-    """One request shape, product against floor."""
+    """One request shape, product against floor, in rounds (each side loaded once a round).
+
+    Each ratio is the median of the rounds' own ratios: a round compares the two sides loaded
+    within seconds of each other, so a machine whose speed drifts over minutes moves both."""
 
     request: str
-    product: Load
-    floor: Load
+    product_rounds: list[Load]
+    floor_rounds: list[Load]
+
+    @property
+    def product(self) -> Load:
+        return median_load(self.product_rounds)
+
+    @property
+    def floor(self) -> Load:
+        return median_load(self.floor_rounds)
+
+    @property
+    def ratios(self) -> list[float]:
+        return [p.rps / f.rps for p, f in zip(self.product_rounds, self.floor_rounds, strict=True)]
+
+    @property
+    def p99_ratios(self) -> list[float]:
+        pairs = zip(self.product_rounds, self.floor_rounds, strict=True)
+        return [p.p99_ms / f.p99_ms for p, f in pairs]
 
     @property
     def ratio(self) -> float:
-        return self.product.rps / self.floor.rps
+        return statistics.median(self.ratios)
 
     @property
     def p99_ratio(self) -> float:
-        return self.product.p99_ms / self.floor.p99_ms
+        return statistics.median(self.p99_ratios)
 
     @property
     def met(self) -> bool:
@@ -536,6 +571,10 @@ class Comparison:
             "request": self.request,
             "product": asdict(self.product),
             "floor": asdict(self.floor),
+            "rounds": [
+                {"product": asdict(p), "floor": asdict(f)}
+                for p, f in zip(self.product_rounds, self.floor_rounds, strict=True)
+            ],
             "ratio": self.ratio,
             "p99_ratio": self.p99_ratio,
             "met": self.met,
@@ -687,7 +726,7 @@ def bench_database(kind: str, version: str, args: argparse.Namespace) -> Databas
             ("create", "POST", body_file),
             ("transition", "POST", transition_file),
         ):
-            loads = []
+            shapes = {}
             for side in (product, floor):
                 ids_file = None
                 if request == "create":
@@ -699,9 +738,14 @@ def bench_database(kind: str, version: str, args: argparse.Namespace) -> Databas
                         path, token = side.get_path, side.reader
                     else:
                         path, token = side.transition_path, side.contributor
-                say(f"[{kind}] {request}: {side.server.name}")
-                loads.append(measure(settings, side, method, path, token, ids_file, body))
-            comparisons.append(Comparison(request, *loads))
+                shapes[side.server.name] = (side, method, path, token, ids_file, body)
+            loads: dict[str, list[Load]] = {"product": [], "floor": []}
+            for n in range(args.rounds):
+                # which side goes first alternates, so neither always follows the other's load
+                for name in ("product", "floor") if n % 2 == 0 else ("floor", "product"):
+                    say(f"[{kind}] {request}: {name}, round {n + 1} of {args.rounds}")
+                    loads[name].append(measure(settings, *shapes[name]))
+            comparisons.append(Comparison(request, loads["product"], loads["floor"]))
         say(f"[{kind}] history: {SHORT_HISTORY} events against {LONG_HISTORY}")
         history = flatness(product, by_length[SHORT_HISTORY], by_length[LONG_HISTORY])
     return DatabaseResult(kind, version, comparisons, history)
@@ -743,6 +787,13 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
+def spread(median: float, rounds: list[float]) -> str:
+    """A median ratio, with the lowest and highest round's when there were several."""
+    if len(rounds) < 2:
+        return f"{median:.2f}"
+    return f"{median:.2f} ({min(rounds):.2f}-{max(rounds):.2f})"
+
+
 def report(result: DatabaseResult, args: argparse.Namespace) -> str:
     name = "PostgreSQL" if result.database == "postgresql" else "SQLite"
     rows = []
@@ -759,8 +810,8 @@ def report(result: DatabaseResult, args: argparse.Namespace) -> str:
                 f"{c.floor.rps:.1f}",
                 f"{c.floor.p50_ms:.1f}",
                 f"{c.floor.p99_ms:.1f}",
-                f"{c.ratio:.2f}",
-                f"{c.p99_ratio:.2f}",
+                spread(c.ratio, c.ratios),
+                spread(c.p99_ratio, c.p99_ratios),
                 f">= {MIN_RATIO}, p99 <= {MAX_P99_RATIO}x",
                 ("yes" if c.met else "no") + failed,
             ]
@@ -799,8 +850,10 @@ def report(result: DatabaseResult, args: argparse.Namespace) -> str:
     )
     return (
         f"\n{name} {result.version}: gunicorn -w {args.workers} (sync), wrk -c "
-        f"{args.connections} -t {min(2, args.connections)}, {args.duration} s after a "
-        f"{args.warmup} s warm-up\n{main}\n\nHistory flatness on the product (one request at a "
+        f"{args.connections} -t {min(2, args.connections)}, {args.rounds} rounds of "
+        f"{args.duration} s after a {args.warmup} s warm-up for each side; req/s, p50 and p99 "
+        f"are medians of the rounds, and each ratio the median of the rounds' ratios (their "
+        f"range in brackets)\n{main}\n\nHistory flatness on the product (one request at a "
         f"time, alternating; median latency; ratio = cost(500 events) / cost(5 events))\n"
         f"{history}\n"
     )
@@ -809,13 +862,18 @@ def report(result: DatabaseResult, args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default=None)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each")
+    parser.add_argument("--duration", type=int, default=6, help="seconds per measurement")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up before each")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measurements of each side, alternating"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for each app")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
+    if min(args.rounds, args.duration, args.connections, args.workers) < 1 or args.warmup < 0:
+        parser.error("--rounds, --duration, --connections and --workers must be at least 1")
 
     if shutil.which("wrk") is None:
         print(WRK_INSTALL, file=sys.stderr)
@@ -853,6 +911,7 @@ def main(argv: list[str] | None = None) -> int:
             "settings": {
                 "duration": args.duration,
                 "warmup": args.warmup,
+                "rounds": args.rounds,
                 "connections": args.connections,
                 "workers": args.workers,
             },
