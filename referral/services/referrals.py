@@ -9,7 +9,17 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import String, Table, Text, bindparam, func, insert, select, true
+from sqlalchemy import (
+    String,
+    Table,
+    Text,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from referral.db import attach_loaded, column_values, insert_for, insert_loaded
@@ -404,16 +414,18 @@ REFERENCE_DIGITS = 5
 
 
 @cache
-def _take_reference_number(dialect: str) -> Any:
+def _take_reference_number(dialect: str, area_id: str = "n_area_id") -> Any:
     """The area's counter for the year moved on by one, or made at 1 (the year's first), in one
-    statement; the number taken is the answer. Its row stays locked to the commit."""
+    statement; the number taken is the answer. Its row stays locked to the commit. The area's
+    id is the bound parameter named `area_id`, the year `n_year`."""
     counters = cast(Table, ReferenceSequence.__table__)
+    one: Any = literal_column("1")  # written into the statement: only the values are parameters
     return (
         insert_for(dialect, counters)
-        .values(area_id=bindparam("n_area_id"), year=bindparam("n_year"), last_number=1)
+        .values(area_id=bindparam(area_id), year=bindparam("n_year"), last_number=one)
         .on_conflict_do_update(
             index_elements=[counters.c.area_id, counters.c.year],
-            set_={"last_number": counters.c.last_number + 1},
+            set_={"last_number": counters.c.last_number + one},
         )
         .returning(counters.c.last_number)
     )
@@ -750,7 +762,6 @@ def _write_new_rows(
         }
         params |= {
             "a_agency": agency.agency,
-            "n_area_id": referral.area_id,
             "n_year": year,
             "n_stem": _reference_stem(referral.area, year),
         }
@@ -779,7 +790,8 @@ def _new_concern_rows(new_identity: bool) -> Any:
     agency, each INSERT reading the one before it (data-modifying CTEs), built once; the answer
     is the identity's and the child's ids and the reference. Every value is a bound parameter
     named `<i|c|r|a|n>_<column>`; the reference is `n_stem` and the number taken, padded as
-    `_next_reference` pads it."""
+    `_next_reference` pads it. Its constants are written into it: psycopg converts a statement
+    with more than 50 parameters anew on every call, and this one has a few under that."""
     identities, children, referrals, agencies = (
         cast(Table, model.__table__) for model in (ChildIdentity, Child, Referral, ReferralAgency)
     )
@@ -791,11 +803,10 @@ def _new_concern_rows(new_identity: bool) -> Any:
             if c.name not in leave_out
         ]
 
-    number = _take_reference_number("postgresql").cte("next_number")
+    number = _take_reference_number("postgresql", area_id="r_area_id").cte("next_number")
     digits = number.c.last_number.cast(Text)
-    reference = bindparam("n_stem", type_=String) + func.lpad(
-        digits, func.greatest(func.length(digits), REFERENCE_DIGITS), "0"
-    )
+    width = func.greatest(func.length(digits), literal_column(str(REFERENCE_DIGITS)))
+    reference = bindparam("n_stem", type_=String) + func.lpad(digits, width, literal_column("'0'"))
     identity_id: Any = bindparam("c_identity_id", type_=children.c.identity_id.type)
     if new_identity:
         identity_columns = bound(identities, "i", "id")

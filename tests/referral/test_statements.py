@@ -94,3 +94,36 @@ def test_reading_a_long_history_does_not_load_row_by_row(
             assert reader.get(f"/api/v1/referrals/{rid}{path}").status_code == 200
         counted.append(len(seen))
     assert counted[0] == counted[1], counted
+
+
+def test_psycopg_keeps_every_statement_of_a_request_converted(
+    app: Flask, as_user: Any, database_url: str
+) -> None:
+    """psycopg turns a statement's named placeholders into PostgreSQL's once and keeps the
+    result, except for a statement longer than 4096 characters or with more than 50
+    parameters, which it converts again on every call. None of a create's, a transition's or a
+    GET's statements is one of those (a new concern's rows, one statement, come close)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("psycopg is PostgreSQL's driver")
+    from psycopg import _queries
+
+    longest = getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", 4096)
+    most = getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", 50)
+    engine = app.extensions["referral.db"].engine
+    seen: list[tuple[str, int]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        one = parameters[0] if isinstance(parameters, list) and parameters else parameters
+        seen.append((statement, len(one or ())))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        rid = create(as_user)["id"]
+        walk(as_user, rid, "convene_ird")
+        assert fire(as_user, rid, "add_ird_contribution").status_code == 200
+        assert as_user("sw").get(f"/api/v1/referrals/{rid}").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert any(n > 30 for _, n in seen)  # the new concern's rows were among them
+    over = [(s[:80], len(s), n) for s, n in seen if len(s) > longest or n > most]
+    assert over == []
