@@ -471,6 +471,10 @@ class LoadSettings:
     threads: int
 
 
+#: wrk runs started so far: each run's number seeds its random children (load.lua)
+_RUNS = 0
+
+
 def run_wrk(
     settings: LoadSettings,
     seconds: int,
@@ -481,6 +485,8 @@ def run_wrk(
     ids_file: Path | None,
     body_file: Path | None,
 ) -> Load:
+    global _RUNS  # noqa: PLW0603 - one count for the whole benchmark
+    _RUNS += 1
     argv = [
         "wrk",
         *("-t", str(settings.threads), "-c", str(settings.connections)),
@@ -488,6 +494,7 @@ def run_wrk(
         f"http://127.0.0.1:{port}",
         "--",
         *(method, path, token or "-", str(ids_file or "-"), str(body_file or "-")),
+        str(_RUNS),  # each run its own random children (load.lua)
     ]
     result = subprocess.run(  # noqa: S603 - wrk with fixed arguments
         argv, capture_output=True, text=True, timeout=seconds + 120, check=False

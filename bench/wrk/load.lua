@@ -1,14 +1,18 @@
 -- wrk script for bench/api_bench.py: one request shape, against the product or the floor app.
 --
--- wrk ... -s bench/wrk/load.lua URL -- METHOD PATH TOKEN IDS_FILE BODY_FILE
+-- wrk ... -s bench/wrk/load.lua URL -- METHOD PATH TOKEN IDS_FILE BODY_FILE [RUN]
 --   METHOD     GET or POST
 --   PATH       the path; "{id}" in it becomes a row picked at random from IDS_FILE per request
 --   TOKEN      a bearer token, or "-" to send none (the floor authenticates nothing)
 --   IDS_FILE   one id a line, or "-"
 --   BODY_FILE  the JSON body, or "-"; in it "@GIVEN@", "@FAMILY@" and "@BIRTH@" become a
 --              random child's names and date of birth per request, so new children rarely match
+--   RUN        this run's number (default 0)
 --
--- Each thread seeds its own generator from its number, so a run is the same sequence of rows.
+-- Each thread seeds its own generator from its number and the run's, so a run is the same
+-- sequence of rows each time, and each run of a benchmark (warm-up, rounds) a different one:
+-- with one seed for all, every run after the first recorded the first's children again, and
+-- each concern became a re-referral of a child referred as many times as runs went before.
 -- done() prints one line "WRK_RESULT {json}" that api_bench.py reads.
 
 local method, path, body_template
@@ -51,7 +55,7 @@ function init(args)
   if args[5] ~= "-" then
     body_template = read_file(args[5])
   end
-  math.randomseed(7919 * (thread_number or 1))
+  math.randomseed(7919 * (thread_number or 1) + 104729 * (tonumber(args[6]) or 0))
 end
 
 function request()
