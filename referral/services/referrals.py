@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     String,
@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from referral.db import attach_loaded, column_values, insert_for, insert_loaded
 from referral.errors import Conflict, Forbidden, Unprocessable
 from referral.models import (
-    AccessLogEntry,
     Area,
     Child,
     ChildIdentity,
@@ -44,6 +43,7 @@ from referral.models import (
     Transfer,
     User,
 )
+from referral.services import trail
 from referral.services.audit import append_event
 from referral.services.pending import mark_pending_stale
 from referral.services.preconditions import check_if_match
@@ -456,17 +456,25 @@ def _as_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+class MatchedReferral(NamedTuple):
+    """A referral of a matched child: all a match needs of it (its id, for the access log that
+    records the disclosure, and its area, which the answer names)."""
+
+    id: str
+    area: str
+
+
 @dataclass(frozen=True)
 class ChildMatch:
     """How a new concern's child matched a child already known, and where: never their details."""
 
     kind: str  # "new", "chi" or "possible"
     identity: ChildIdentity
-    referrals: list[Referral]
+    referrals: list[MatchedReferral]
 
     @property
     def areas(self) -> list[str]:
-        return sorted({r.area.slug for r in self.referrals})
+        return sorted({r.area for r in self.referrals})
 
 
 # built once: every concern recorded (and every match previewed) runs one or both
@@ -499,15 +507,19 @@ def _known_identity(session: Session, details: dict[str, Any]) -> tuple[str, Chi
     return "new", None
 
 
-def _matched_referrals(session: Session, identity: ChildIdentity) -> list[Referral]:
-    return list(
-        session.scalars(
-            select(Referral)
-            .join(Child, Child.id == Referral.child_id)
-            .where(Child.identity_id == identity.id)
-            .order_by(Referral.created_at, Referral.id)
-        )
-    )
+#: the referrals of one identity, oldest first: ids and areas, not the referrals themselves
+_REFERRALS_OF_IDENTITY = (
+    select(Referral.id, Area.slug)
+    .join(Child, Child.id == Referral.child_id)
+    .join(Area, Area.id == Referral.area_id)
+    .where(Child.identity_id == bindparam("identity_id"))
+    .order_by(Referral.created_at, Referral.id)
+)
+
+
+def _matched_referrals(session: Session, identity: ChildIdentity) -> list[MatchedReferral]:
+    found = session.execute(_REFERRALS_OF_IDENTITY, {"identity_id": identity.id})
+    return [MatchedReferral(*row) for row in found]
 
 
 def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
@@ -594,24 +606,28 @@ def _checked_concern(
 def _log_matched(
     session: Session,
     user: User,
-    matched: list[Referral],
+    matched: list[MatchedReferral],
     what: str,
     now: datetime,
     remote_addr: str | None,
 ) -> None:
-    """Each matched referral's access log records that a child match disclosed it exists."""
+    """Each matched referral's access log records that a child match disclosed it exists (rows
+    written at commit, with the transaction's events)."""
     for each in matched:
-        session.add(
-            AccessLogEntry(
+        trail.add_read(
+            session,
+            dict(
                 referral_id=each.id,
                 username=user.username,
                 agency=user.agency,
                 role=user.role,
                 via="match",
+                token_prefix=None,
                 at=now,
                 what=what,
                 remote_addr=remote_addr,
-            )
+                user_agent=None,
+            ),
         )
 
 
