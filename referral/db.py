@@ -193,6 +193,8 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: the same pool, its transactions read-only (on SQLite a plain BEGIN, beside a writer)
+        self.reader = engine.execution_options(read_only=True)
         self.sessions = sessionmaker(bind=engine, expire_on_commit=False)
 
     @property
@@ -237,14 +239,14 @@ def commit_before_answering() -> None:
     The answer is then only read from objects already loaded (the session keeps them after
     the commit), so on SQLite the single write lock is released before the answer is
     serialised, and other writers wait for the write alone. A failed commit is the view's
-    own error (a 503 when the database is busy or gone), never a half-sent answer. What the
-    answer still asks of the database runs in a read-only transaction (on SQLite a plain
-    BEGIN, beside the next writer), ended with the request.
+    own error (a 503 when the database is busy or gone), never a half-sent answer. Whatever
+    the answer still asks of the database runs in a read-only transaction (on SQLite a plain
+    BEGIN, beside the next writer), begun only if it asks and ended with the request.
     """
     s = session()
     s.commit()
     if database().dialect == "sqlite" and isinstance(s.bind, Engine):
-        s.connection(execution_options={"read_only": True})
+        s.bind = database().reader
 
 
 def rollback() -> None:
