@@ -6,6 +6,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -102,15 +103,20 @@ def insert_loaded(session: Session, *objects: Any) -> None:
         mapper = inspect(type(obj))
         table = mapper.local_table
         values = column_values(obj)
-        generated = [c for c in table.primary_key.columns if c.name not in values]
+        generated = tuple(c for c in table.primary_key.columns if c.name not in values)
+        result = connection.execute(_insert_returning(table, generated), values)
         if generated:
-            statement = insert(table).returning(*generated)
-            row = connection.execute(statement, values).one()
+            row = result.one()
             for column in generated:
                 setattr(obj, mapper.get_property_by_column(column).key, row._mapping[column])
-        else:
-            connection.execute(insert(table), values)
     attach_loaded(session, *objects)
+
+
+@cache
+def _insert_returning(table: Any, generated: tuple[Any, ...]) -> Any:
+    """INSERT into `table`, answering with the `generated` key columns: built once each."""
+    statement = insert(table)
+    return statement.returning(*generated) if generated else statement
 
 
 def _begin_immediate(dbapi_connection: Any) -> None:
