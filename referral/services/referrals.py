@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from referral.db import attach_loaded, column_values, insert_for, insert_loaded
 from referral.errors import Conflict, Forbidden, Unprocessable
 from referral.models import (
+    AccessLogEntry,
     Area,
     Child,
     ChildIdentity,
@@ -43,7 +44,6 @@ from referral.models import (
     Transfer,
     User,
 )
-from referral.services import trail
 from referral.services.audit import append_event
 from referral.services.pending import mark_pending_stale
 from referral.services.preconditions import check_if_match
@@ -611,23 +611,24 @@ def _log_matched(
     now: datetime,
     remote_addr: str | None,
 ) -> None:
-    """Each matched referral's access log records that a child match disclosed it exists (rows
-    written at commit, with the transaction's events)."""
+    """Each matched referral's access log records that a child match disclosed it exists.
+
+    The rows are objects for the unit of work, written at the next flush, not rows waiting for
+    the commit (`trail`): each one's foreign key waits for a matched referral that another
+    request may hold locked, and that request may itself be waiting for the change feed's
+    lock, which the commit's statement takes before it writes waiting rows (a deadlock)."""
     for each in matched:
-        trail.add_read(
-            session,
-            dict(
+        session.add(
+            AccessLogEntry(
                 referral_id=each.id,
                 username=user.username,
                 agency=user.agency,
                 role=user.role,
                 via="match",
-                token_prefix=None,
                 at=now,
                 what=what,
                 remote_addr=remote_addr,
-                user_agent=None,
-            ),
+            )
         )
 
 
