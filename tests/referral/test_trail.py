@@ -52,7 +52,8 @@ def test_a_query_in_the_same_transaction_sees_the_event_and_the_commit_places_it
         before = _counts(session, rid)
         session.commit()
         appended = _append(session, rid, 1)
-        seqs = session.scalars(select(Event.seq).where(Event.referral_id == rid)).all()
+        of_referral = select(Event.seq).where(Event.referral_id == rid).order_by(Event.seq)
+        seqs = session.scalars(of_referral).all()
         assert seqs[-1] == appended.seq == before[0] + 1  # written before the query ran
         assert appended.id is not None
         later = _append(session, rid, 2)  # waits for the commit
