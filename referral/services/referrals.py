@@ -414,15 +414,16 @@ REFERENCE_DIGITS = 5
 
 
 @cache
-def _take_reference_number(dialect: str, area_id: str = "n_area_id") -> Any:
+def _take_reference_number(dialect: str) -> Any:
     """The area's counter for the year moved on by one, or made at 1 (the year's first), in one
     statement; the number taken is the answer. Its row stays locked to the commit. The area's
-    id is the bound parameter named `area_id`, the year `n_year`."""
+    id is bound as `r_area_id` (the new referral's own, in `_new_concern_rows`), the year as
+    `n_year`."""
     counters = cast(Table, ReferenceSequence.__table__)
     one: Any = literal_column("1")  # written into the statement: only the values are parameters
     return (
         insert_for(dialect, counters)
-        .values(area_id=bindparam(area_id), year=bindparam("n_year"), last_number=one)
+        .values(area_id=bindparam("r_area_id"), year=bindparam("n_year"), last_number=one)
         .on_conflict_do_update(
             index_elements=[counters.c.area_id, counters.c.year],
             set_={"last_number": counters.c.last_number + one},
@@ -444,7 +445,7 @@ def _next_reference(session: Session, area: Area, year: int) -> str:
     referral is written.
     """
     statement = _take_reference_number(session.get_bind().dialect.name)
-    number = session.connection().execute(statement, {"n_area_id": area.id, "n_year": year})
+    number = session.connection().execute(statement, {"r_area_id": area.id, "n_year": year})
     return f"{_reference_stem(area, year)}{number.scalar_one():0{REFERENCE_DIGITS}d}"
 
 
@@ -820,7 +821,7 @@ def _new_concern_rows(new_identity: bool) -> Any:
             if c.name not in leave_out
         ]
 
-    number = _take_reference_number("postgresql", area_id="r_area_id").cte("next_number")
+    number = _take_reference_number("postgresql").cte("next_number")
     digits = number.c.last_number.cast(Text)
     width = func.greatest(func.length(digits), literal_column(str(REFERENCE_DIGITS)))
     reference = bindparam("n_stem", type_=String) + func.lpad(digits, width, literal_column("'0'"))
