@@ -880,7 +880,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     if min(args.rounds, args.duration, args.connections, args.workers) < 1 or args.warmup < 0:
-        parser.error("--rounds, --duration, --connections and --workers must be at least 1")
+        parser.error(
+            "--rounds, --duration, --connections and --workers must be at least 1, "
+            "and --warmup at least 0"
+        )
 
     if shutil.which("wrk") is None:
         print(WRK_INSTALL, file=sys.stderr)
