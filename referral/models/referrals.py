@@ -15,9 +15,11 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from referral.db import Base
 from referral.models.people import Area, _in
@@ -85,6 +87,16 @@ class ReferenceSequence(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReferralAgency(Base):
+    """Agencies recorded on a referral (referrer, participant, invitee, core group, interviewer)."""
+
+    __tablename__ = "referral_agencies"
+    __table_args__ = (CheckConstraint(_in("agency", AGENCIES), name="agency"),)
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(20), primary_key=True)
 
 
 class Referral(Base):
@@ -159,9 +171,21 @@ class Referral(Base):
 
     area: Mapped[Area] = relationship(lazy="joined")
     child: Mapped[Child] = relationship(lazy="joined")
-    agencies: Mapped[list[ReferralAgency]] = relationship(
-        lazy="selectin", cascade="save-update, merge"
+    agencies: Mapped[list[ReferralAgency]] = relationship(cascade="save-update, merge")
+    #: the same agencies as one value ("education,police"), read with the referral's own row by
+    #: the reads and writes of one referral (`agency_set`): a joined load of the collection
+    #: would repeat the whole row, its JSON documents decoded again, once per agency
+    agency_list: Mapped[str | None] = column_property(
+        select(func.aggregate_strings(ReferralAgency.agency, ","))
+        .where(ReferralAgency.referral_id == id)
+        .correlate_except(ReferralAgency)
+        .scalar_subquery(),
+        deferred=True,
     )
+
+    @property
+    def agency_set(self) -> frozenset[str]:
+        return frozenset(self.agency_list.split(",")) if self.agency_list else frozenset()
 
     @property
     def is_closed(self) -> bool:
@@ -188,16 +212,6 @@ class ReferralShare(Base):
     area: Mapped[str] = mapped_column(ForeignKey("areas.slug"), primary_key=True, index=True)
     shared_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(40))
-
-
-class ReferralAgency(Base):
-    """Agencies recorded on a referral (referrer, participant, invitee, core group, interviewer)."""
-
-    __tablename__ = "referral_agencies"
-    __table_args__ = (CheckConstraint(_in("agency", AGENCIES), name="agency"),)
-
-    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
-    agency: Mapped[str] = mapped_column(String(20), primary_key=True)
 
 
 # -- stage records ----------------------------------------------------------------------------

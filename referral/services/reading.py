@@ -78,12 +78,8 @@ def list_referrals(
     session: Session, user: User, args: dict[str, Any], today: date
 ) -> dict[str, Any]:
     """Visible referrals, oldest change first, with an opaque keyset cursor."""
-    # a list item needs the area, not the child or the agencies the detail view loads eagerly
-    query = (
-        select(Referral)
-        .options(lazyload(Referral.child), lazyload(Referral.agencies))
-        .where(visible(user))
-    )
+    # a list item needs the area, not the child the detail view loads eagerly
+    query = select(Referral).options(lazyload(Referral.child)).where(visible(user))
     query = list_filters(query, args, today)
     if "cursor" in args:
         after, after_id = decode_keyset(args["cursor"])

@@ -16,11 +16,13 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    inspect,
     literal_column,
     select,
     true,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from referral.db import attach_loaded, column_values, insert_for, insert_loaded
 from referral.errors import Conflict, Forbidden, Unprocessable
@@ -401,9 +403,20 @@ def situation(session: Session, referral: Referral, now: datetime) -> Situation:
 
 def record_agencies(referral: Referral, agencies: set[str]) -> None:
     """Remember agencies now recorded on the referral (they may then see it)."""
-    known = {a.agency for a in referral.agencies}
-    for agency in sorted(agencies - known):
-        referral.agencies.append(ReferralAgency(referral_id=referral.id, agency=agency))
+    known = referral.agency_set
+    new = agencies - known
+    if not new:
+        return
+    state = inspect(referral)
+    for agency in sorted(new):
+        row = ReferralAgency(referral_id=referral.id, agency=agency)
+        if state.session is not None and "agencies" not in state.dict:
+            # not loaded (a referral read for one request): loading it would flush the changes
+            # made so far, and the referral's row would be written, and versioned, twice
+            state.session.add(row)
+        else:
+            referral.agencies.append(row)
+    set_committed_value(referral, "agency_list", ",".join(sorted(known | new)))
 
 
 # -- recording a concern ---------------------------------------------------------------------
@@ -720,6 +733,7 @@ def create_referral(
         clocks={},
         stages_doc=dict(EMPTY_STAGES),
         related_ids=[],
+        agency_list=user.agency,
     )
     agency = ReferralAgency(referral_id=referral.id, agency=user.agency)
     referral.agencies = [agency]

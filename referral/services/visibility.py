@@ -9,7 +9,7 @@ area's core agencies.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, undefer
 
 from referral.errors import NotFound
 from referral.models import Referral, ReferralAgency, ReferralShare, User
@@ -58,7 +58,7 @@ def can_see(user: User, referral: Referral) -> bool:
         return False
     if user.role == Role.AUDITOR or user.agency in CORE_AGENCIES:
         return True
-    return any(a.agency == user.agency for a in referral.agencies)
+    return user.agency in referral.agency_set
 
 
 def may_change(user: User, referral: Referral) -> bool:
@@ -84,7 +84,7 @@ def can_read(session: Session, user: User, referral: Referral) -> bool:
 # read and write needs them)
 _BY_ID = (
     select(Referral)
-    .options(joinedload(Referral.agencies))
+    .options(undefer(Referral.agency_list))
     .where(Referral.id == bindparam("referral_id"))
 )
 _BY_ID_LOCKED = _BY_ID.with_for_update(of=Referral)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from referral.errors import NotFound
 from referral.models import Approval, Event, Investigation, Referral, Registration, User
@@ -28,7 +28,6 @@ def due_soon(
     (most overdue) first."""
     query = (
         select(Referral)
-        .options(lazyload(Referral.agencies))
         .where(visible(user), Referral.next_due <= today + timedelta(days=within_days))
         .order_by(Referral.next_due, Referral.reference)
         .limit(LIMIT)
@@ -40,7 +39,6 @@ def recorded_by(session: Session, user: User) -> list[Referral]:
     """Open referrals this user recorded and can still see, by state then reference."""
     query = (
         select(Referral)
-        .options(lazyload(Referral.agencies))
         .where(
             visible(user),
             Referral.created_by == user.username,
@@ -72,7 +70,6 @@ def led_by(session: Session, user: User) -> list[Referral]:
     )
     query = (
         select(Referral)
-        .options(lazyload(Referral.agencies))
         .where(
             visible(user),
             Referral.state != "closed",

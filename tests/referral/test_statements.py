@@ -75,6 +75,25 @@ def test_a_get_and_a_transition_cost_the_same_few_statements_whatever_the_histor
     assert (long_get, long_transition) == (short_get, short_transition)
 
 
+def test_an_agency_seeing_a_referral_as_a_participant_costs_no_more_statements(
+    app: Flask, as_user: Any
+) -> None:
+    """Education sees a referral because it is recorded on it (a core agency because of its
+    area): the recorded agencies are read with the referral's row, not by a query of their own."""
+    rid = create(as_user)["id"]
+    walk(as_user, rid, "convene_ird")  # education takes part: it is recorded
+    counted = {}
+    for username in ("sw", "teacher"):
+        reader = as_user(username)
+        reader.get(f"/api/v1/referrals/{rid}")
+        with statements(app) as seen:
+            answer = reader.get(f"/api/v1/referrals/{rid}")
+        assert answer.status_code == 200
+        counted[username] = len(seen)
+    assert counted["teacher"] == counted["sw"], counted
+    assert as_user("other").get(f"/api/v1/referrals/{rid}").status_code == 404
+
+
 @pytest.mark.parametrize("path", ["", "/chronology", "/events"])
 def test_reading_a_long_history_does_not_load_row_by_row(
     app: Flask, as_user: Any, path: str
