@@ -174,13 +174,15 @@ class Referral(Base):
     agencies: Mapped[list[ReferralAgency]] = relationship(cascade="save-update, merge")
     #: the same agencies as one value ("education,police"), read with the referral's own row by
     #: the reads and writes of one referral (`agency_set`): a joined load of the collection
-    #: would repeat the whole row, its JSON documents decoded again, once per agency
+    #: would repeat the whole row, its JSON documents decoded again, once per agency. Kept,
+    #: not expired, when the referral's row is written: `record_agencies` keeps it up to date
     agency_list: Mapped[str | None] = column_property(
         select(func.aggregate_strings(ReferralAgency.agency, ","))
         .where(ReferralAgency.referral_id == id)
         .correlate_except(ReferralAgency)
         .scalar_subquery(),
         deferred=True,
+        expire_on_flush=False,
     )
 
     @property

@@ -79,7 +79,8 @@ def test_an_agency_seeing_a_referral_as_a_participant_costs_no_more_statements(
     app: Flask, as_user: Any
 ) -> None:
     """Education sees a referral because it is recorded on it (a core agency because of its
-    area): the recorded agencies are read with the referral's row, not by a query of their own."""
+    area): the recorded agencies are read with the referral's row, not by a query of their own,
+    and the referral's row written by a transition keeps them."""
     rid = create(as_user)["id"]
     walk(as_user, rid, "convene_ird")  # education takes part: it is recorded
     counted = {}
@@ -90,7 +91,13 @@ def test_an_agency_seeing_a_referral_as_a_participant_costs_no_more_statements(
             answer = reader.get(f"/api/v1/referrals/{rid}")
         assert answer.status_code == 200
         counted[username] = len(seen)
+        # education's contribution, recorded by education itself and by social work
+        with statements(app) as seen:
+            answer = fire(as_user, rid, "add_ird_contribution", by=username)
+        assert answer.status_code == 200
+        counted[f"{username} fires"] = len(seen)
     assert counted["teacher"] == counted["sw"], counted
+    assert counted["teacher fires"] == counted["sw fires"], counted
     assert as_user("other").get(f"/api/v1/referrals/{rid}").status_code == 404
 
 
