@@ -10,7 +10,10 @@ refer to it):
 
 - PostgreSQL: one statement inserts the events, takes their feed positions from the counter
   row (its lock held from there to the COMMIT, as `feed` explains) and inserts the access-log
-  entries; a transition costs one round trip at commit instead of three.
+  entries; a transition costs one round trip at commit instead of three. The same statement
+  writes the referral's own row when the transaction changed it and nothing else of it (a
+  transition): the columns that changed, checked against the version it was read at, as the
+  unit of work would, which then has nothing left to do for it.
 - SQLite: the same rows by Core statements, the feed positions last (the write lock is held
   from BEGIN IMMEDIATE anyway, and statements cost no round trip).
 
@@ -23,12 +26,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, cast
+from functools import cache
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, event, insert, text
+from sqlalchemy import Table, TextClause, bindparam, event, insert, inspect, text
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
-from referral.models import AccessLogEntry, Event
+from referral.models import AccessLogEntry, Event, Referral
 from referral.services.feed import FeedError, place
 
 #: session.info keys: events and access-log rows waiting for the commit; ids of events written
@@ -46,10 +52,11 @@ _INSERT_EVENTS = insert(_EVENT_TABLE).returning(_EVENT_TABLE.c.id, sort_by_param
 _INSERT_READS = insert(_READ_TABLE)
 
 
-#: PostgreSQL: the transaction's events, their feed positions and its access-log rows, at once
-#: (the column names are the models'; every value is bound)
+#: PostgreSQL: the transaction's events, their feed positions and its access-log rows, at once,
+#: and a referral's changed columns when `{updated}` says which (the column names are the
+#: models'; every value is bound)
 _COMMIT_POSTGRESQL = (
-    "WITH ev AS ("
+    "WITH {updated}ev AS ("
     "INSERT INTO events ({events}) SELECT {events} "
     "FROM ROWS FROM (json_populate_recordset(NULL::events, CAST(:events AS json))) "
     "WITH ORDINALITY AS r ORDER BY r.ordinality RETURNING id), "
@@ -67,10 +74,56 @@ _COMMIT_POSTGRESQL = (
     "INSERT INTO access_log ({reads}) SELECT {reads} "
     "FROM json_populate_recordset(NULL::access_log, CAST(:reads AS json)) RETURNING 1) "
     "SELECT (SELECT count(*) FROM placed) AS placed, ARRAY(SELECT id FROM ev ORDER BY id) AS ids"
+    "{updated_count}"
 )
-_WRITE_AT_COMMIT = text(
-    _COMMIT_POSTGRESQL.format(events=", ".join(EVENT_COLUMNS), reads=", ".join(READ_COLUMNS))
+_REFERRAL_UPDATE = (
+    "updated AS (UPDATE referrals SET {sets}, version = :u_version + 1 "
+    "WHERE id = :u_id AND version = :u_version RETURNING 1), "
 )
+_REFERRAL_TABLE = cast(Table, Referral.__table__)
+#: the referral's columns a write may change (its id never; its version by the check below)
+_REFERRAL_COLUMNS = frozenset(c.name for c in _REFERRAL_TABLE.columns) - {"id", "version"}
+
+
+@cache
+def _write_at_commit(columns: tuple[str, ...] = ()) -> TextClause:
+    """The commit's statement; with `columns`, also writing those of one referral read at
+    version `u_version` (one statement for each set of columns: a trigger changes the same)."""
+    sets = ", ".join(f"{c} = :u_{c}" for c in columns)
+    statement = _COMMIT_POSTGRESQL.format(
+        events=", ".join(EVENT_COLUMNS),
+        reads=", ".join(READ_COLUMNS),
+        updated=_REFERRAL_UPDATE.format(sets=sets) if columns else "",
+        updated_count=", (SELECT count(*) FROM updated) AS updated" if columns else "",
+    )
+    return text(statement).bindparams(
+        *(bindparam(f"u_{c}", type_=_REFERRAL_TABLE.c[c].type) for c in columns)
+    )
+
+
+class _ReferralChange(NamedTuple):
+    referral: Referral
+    values: dict[str, Any]  # the changed columns' new values
+    version: int  # the version it was read at
+
+
+def _take_referral_change(session: Session) -> _ReferralChange | None:
+    """The one referral whose own columns this transaction changed, and nothing else of it:
+    its new values are taken from the unit of work (marked as written) for the commit's
+    statement to write. None, and the flush writes everything, in any other case (two
+    referrals changed, a collection of one changed, or nothing)."""
+    changed = [obj for obj in session.dirty if isinstance(obj, Referral)]
+    if len(changed) != 1:
+        return None
+    referral = changed[0]
+    state = inspect(referral)
+    keys = sorted(state.committed_state)
+    if not keys or not state.has_identity or not _REFERRAL_COLUMNS.issuperset(keys):
+        return None
+    values = {key: state.dict[key] for key in keys}
+    for key, value in values.items():
+        set_committed_value(referral, key, value)
+    return _ReferralChange(referral, values, referral.version)
 
 
 def add_event(session: Session, new: Event) -> None:
@@ -105,25 +158,32 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _write_at_commit_postgresql(session: Session) -> None:
+def _write_at_commit_postgresql(session: Session, change: _ReferralChange | None) -> None:
     events = session.info.pop(_EVENTS, None) or []
     reads = session.info.pop(_READS, None) or []
     ids = session.info.pop(_UNPLACED, None) or []
-    if not (events or ids):  # a read: its access-log rows alone
-        if reads:
-            session.connection().execute(_INSERT_READS, reads)
-        return
     rows = [{k: _json_value(v) for k, v in _event_row(e).items()} for e in events]
     logged = [{k: _json_value(v) for k, v in r.items()} for r in reads]
     n = len(ids) + len(events)
-    result = (
-        session.connection()
-        .execute(
-            _WRITE_AT_COMMIT,
-            {"events": json.dumps(rows), "ids": ids, "n": n, "reads": json.dumps(logged)},
-        )
-        .one()
-    )
+    params: dict[str, Any] = {
+        "events": json.dumps(rows),
+        "ids": ids,
+        "n": n,
+        "reads": json.dumps(logged),
+    }
+    columns: tuple[str, ...] = ()
+    if change is not None:
+        columns = tuple(change.values)
+        params |= {f"u_{k}": v for k, v in change.values.items()}
+        params |= {"u_id": change.referral.id, "u_version": change.version}
+    result = session.connection().execute(_write_at_commit(columns), params).one()
+    if change is not None:
+        if result.updated != 1:
+            raise StaleDataError(
+                f"UPDATE of referral {change.referral.id} at version {change.version} matched "
+                f"{result.updated} rows: it was changed since it was read"
+            )
+        set_committed_value(change.referral, "version", change.version + 1)
     if result.placed != n:
         raise FeedError(f"{n} events to place, {result.placed} placed: is feed_counter missing?")
     for e, event_id in zip(events, result.ids, strict=True):
@@ -135,10 +195,16 @@ def _write_on_commit(session: Session) -> None:
     info = session.info
     if not (info.get(_EVENTS) or info.get(_READS) or info.get(_UNPLACED)):
         return
-    session.flush()  # the referral's row (and every other) before the rows that refer to it
     if session.get_bind().dialect.name == "postgresql":
-        _write_at_commit_postgresql(session)
+        if not (info.get(_EVENTS) or info.get(_UNPLACED)):  # a read: its access-log rows alone
+            session.flush()
+            session.connection().execute(_INSERT_READS, info.pop(_READS))
+            return
+        change = _take_referral_change(session)
+        session.flush()  # every other row first: the events may refer to them
+        _write_at_commit_postgresql(session, change)
         return
+    session.flush()  # the referral's row (and every other) before the rows that refer to it
     write_waiting(session)
     place(session, sorted(info.pop(_UNPLACED, None) or []))
 

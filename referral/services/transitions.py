@@ -153,7 +153,8 @@ def apply(
     advance_clocks(referral, stages, event)
     with session.no_autoflush:  # one UPDATE of the referral, with its document, not two
         project(referral, stages)
-    session.flush()
+    # not flushed here: the referral's row is written at commit (on PostgreSQL by the same
+    # statement as its event, referral.services.trail), or before the next query reads it
     if referral.transfer_from is not None and outcome.trigger in TRANSFER_DECISIONS:
         from referral.services.transfers import transfer_decided
 

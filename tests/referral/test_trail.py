@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from referral import db
 from referral.models import AccessLogEntry, Event, Referral
 from referral.models.audit import FeedEntry
 from referral.models.types import utcnow
 from referral.services.audit import append_event
-from tests.referral.flows import create, walk
+from tests.referral.flows import create, fire, walk
 from workflow import Actor
 
 ACTOR = Actor("pc", "police", "practitioner")
@@ -88,3 +90,49 @@ def test_a_rollback_leaves_no_event_no_feed_position_and_no_access_log_row(
         assert _counts(session, rid) == before
         session.commit()  # nothing of the rolled-back transaction is written by the next one
         assert _counts(session, rid) == before
+
+
+def test_a_referral_changed_since_it_was_read_is_refused_at_commit_with_its_event(
+    app: Flask, as_user: Any
+) -> None:
+    """The referral's row is written with its event at commit (on PostgreSQL in the same
+    statement), checked against the version it was read at: a change made in between (another
+    writer's, or a hand on the table) refuses the whole transaction, its event included."""
+    rid = create(as_user)["id"]
+    walk(as_user, rid, "convene_ird")
+    with app.app_context():
+        session = db.session()
+        before = _counts(session, rid)
+        session.commit()
+        referral = session.get(Referral, rid)
+        read_at = referral.version
+        seq = referral.last_event_seq
+        _append(session, rid, 1)  # the event, and the referral's chain tip and updated_at
+        table = Referral.__table__
+        session.connection().execute(  # unseen by the session's unit of work
+            update(table).where(table.c.id == rid).values(version=read_at + 1)
+        )
+        with pytest.raises(StaleDataError):
+            session.commit()
+        session.rollback()
+        assert _counts(session, rid) == before
+        referral = session.get(Referral, rid)
+        assert (referral.version, referral.last_event_seq) == (read_at, seq)
+        session.commit()
+
+
+def test_a_transition_writes_its_referral_once_and_versions_it_once(
+    app: Flask, as_user: Any
+) -> None:
+    rid = create(as_user)["id"]
+    version = walk(as_user, rid, "convene_ird").get_json()["version"]
+    fired = fire(as_user, rid, "add_ird_contribution", information_shared="Attendance 58%")
+    assert fired.status_code == 200
+    answer = fired.get_json()
+    assert answer["version"] == version + 1
+    assert fired.headers["ETag"] == f'"{rid}.{version + 1}"'
+    stored = as_user("sw").get(f"/api/v1/referrals/{rid}").get_json()
+    assert stored["version"] == version + 1
+    assert stored["stages"]["ird"]["contributions"][-1]["information_shared"] == "Attendance 58%"
+    assert stored["stages"] == answer["stages"]
+    assert stored["updated_at"] == answer["updated_at"]
