@@ -7,10 +7,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app, g
-from sqlalchemy import MetaData, create_engine, event, insert, inspect
+from sqlalchemy import Column, MetaData, create_engine, event, insert, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -66,12 +66,14 @@ def column_values(obj: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for prop in mapper.column_attrs:
         column = prop.columns[0]
+        if not isinstance(column, Column):  # a value read by a query (Referral.agency_list)
+            continue
         if prop.key in obj.__dict__:
             values[column.name] = obj.__dict__[prop.key]
         elif column is mapper.version_id_col:
             values[column.name] = 1
         elif column.default is not None:
-            arg = column.default.arg
+            arg = cast(Any, column.default).arg  # a scalar or a callable (the models have no other)
             values[column.name] = arg(None) if callable(arg) else arg
         elif not column.primary_key:
             values[column.name] = None
