@@ -14,8 +14,9 @@ refer to it):
   writes the referral's own row when the transaction changed it and nothing else of it (a
   transition): the columns that changed, checked against the version it was read at, as the
   unit of work would, which then has nothing left to do for it.
-- SQLite: the same rows by Core statements, the feed positions last (the write lock is held
-  from BEGIN IMMEDIATE anyway, and statements cost no round trip).
+- SQLite: the same rows by Core statements, the referral's changed columns first and the
+  feed positions last (the write lock is held from BEGIN IMMEDIATE anyway, and statements
+  cost no round trip).
 
 A query of the session that might read them (any ORM statement while rows wait) writes them
 first, as autoflush does for objects, so what a request reads includes what it wrote; their
@@ -29,7 +30,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, TextClause, bindparam, event, insert, inspect, text
+from sqlalchemy import Table, TextClause, Update, bindparam, event, insert, inspect, text, update
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -107,11 +108,36 @@ class _ReferralChange(NamedTuple):
     version: int  # the version it was read at
 
 
+@cache
+def _update_referral(columns: tuple[str, ...]) -> Update:
+    """SQLite: these columns of one referral where its version is the one read (`u_version`)."""
+    table = _REFERRAL_TABLE
+    return (
+        update(table)
+        .where(table.c.id == bindparam("u_id"), table.c.version == bindparam("u_version"))
+        .values({**{c: bindparam(f"u_{c}") for c in columns}, "version": table.c.version + 1})
+    )
+
+
+def _stale(change: _ReferralChange, matched: int) -> StaleDataError:
+    return StaleDataError(
+        f"UPDATE of referral {change.referral.id} at version {change.version} matched "
+        f"{matched} rows: it was changed since it was read"
+    )
+
+
+def _change_params(change: _ReferralChange) -> dict[str, Any]:
+    return {f"u_{k}": v for k, v in change.values.items()} | {
+        "u_id": change.referral.id,
+        "u_version": change.version,
+    }
+
+
 def _take_referral_change(session: Session) -> _ReferralChange | None:
     """The one referral whose own columns this transaction changed, and nothing else of it:
-    its new values are taken from the unit of work (marked as written) for the commit's
-    statement to write. None, and the flush writes everything, in any other case (two
-    referrals changed, a collection of one changed, or nothing)."""
+    its new values are taken from the unit of work (marked as written) for the commit to
+    write, by its one statement on PostgreSQL. None, and the flush writes everything, in any
+    other case (two referrals changed, a collection of one changed, or nothing)."""
     changed = [obj for obj in session.dirty if isinstance(obj, Referral)]
     if len(changed) != 1:
         return None
@@ -181,15 +207,11 @@ def _write_at_commit_postgresql(session: Session, change: _ReferralChange | None
     columns: tuple[str, ...] = ()
     if change is not None:
         columns = tuple(change.values)
-        params |= {f"u_{k}": v for k, v in change.values.items()}
-        params |= {"u_id": change.referral.id, "u_version": change.version}
+        params |= _change_params(change)
     result = session.connection().execute(_write_at_commit(columns), params).one()
     if change is not None:
         if result.updated != 1:
-            raise StaleDataError(
-                f"UPDATE of referral {change.referral.id} at version {change.version} matched "
-                f"{result.updated} rows: it was changed since it was read"
-            )
+            raise _stale(change, result.updated)
         set_committed_value(change.referral, "version", change.version + 1)
     if result.placed != n:
         raise FeedError(f"{n} events to place, {result.placed} placed: is feed_counter missing?")
@@ -211,7 +233,15 @@ def _write_on_commit(session: Session) -> None:
         session.flush()  # every other row first: the events may refer to them
         _write_at_commit_postgresql(session, change)
         return
-    session.flush()  # the referral's row (and every other) before the rows that refer to it
+    change = _take_referral_change(session)
+    session.flush()  # every other row before the rows that refer to them
+    if change is not None:
+        updated = session.connection().execute(
+            _update_referral(tuple(change.values)), _change_params(change)
+        )
+        if updated.rowcount != 1:
+            raise _stale(change, updated.rowcount)
+        set_committed_value(change.referral, "version", change.version + 1)
     write_waiting(session)
     place(session, sorted(info.pop(_UNPLACED, None) or []))
 
