@@ -30,7 +30,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, TextClause, Update, bindparam, event, insert, inspect, text, update
+from sqlalchemy import BindParameter, Table, TextClause, bindparam, event, insert, inspect, text
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -77,29 +77,42 @@ _COMMIT_POSTGRESQL = (
     "SELECT (SELECT count(*) FROM placed) AS placed, ARRAY(SELECT id FROM ev ORDER BY id) AS ids"
     "{updated_count}"
 )
+#: one referral's changed columns, where its version is the one it was read at
 _REFERRAL_UPDATE = (
-    "updated AS (UPDATE referrals SET {sets}, version = :u_version + 1 "
-    "WHERE id = :u_id AND version = :u_version RETURNING 1), "
+    "UPDATE referrals SET {sets}, version = :u_version + 1 "
+    "WHERE id = :u_id AND version = :u_version"
 )
 _REFERRAL_TABLE = cast(Table, Referral.__table__)
 #: the referral's columns a write may change (its id never; its version by the check below)
 _REFERRAL_COLUMNS = frozenset(c.name for c in _REFERRAL_TABLE.columns) - {"id", "version"}
 
 
+def _referral_update(columns: tuple[str, ...]) -> tuple[str, list[BindParameter[Any]]]:
+    """The UPDATE of these columns, and its parameters typed as the columns are."""
+    sets = ", ".join(f"{c} = :u_{c}" for c in columns)
+    binds = [bindparam(f"u_{c}", type_=_REFERRAL_TABLE.c[c].type) for c in columns]
+    return _REFERRAL_UPDATE.format(sets=sets), binds
+
+
 @cache
 def _write_at_commit(columns: tuple[str, ...] = ()) -> TextClause:
-    """The commit's statement; with `columns`, also writing those of one referral read at
-    version `u_version` (one statement for each set of columns: a trigger changes the same)."""
-    sets = ", ".join(f"{c} = :u_{c}" for c in columns)
+    """The commit's statement; with `columns`, also writing those of one referral (one
+    statement for each set of columns: a trigger changes the same ones)."""
+    updated, binds = _referral_update(columns)
     statement = _COMMIT_POSTGRESQL.format(
         events=", ".join(EVENT_COLUMNS),
         reads=", ".join(READ_COLUMNS),
-        updated=_REFERRAL_UPDATE.format(sets=sets) if columns else "",
+        updated=f"updated AS ({updated} RETURNING 1), " if columns else "",
         updated_count=", (SELECT count(*) FROM updated) AS updated" if columns else "",
     )
-    return text(statement).bindparams(
-        *(bindparam(f"u_{c}", type_=_REFERRAL_TABLE.c[c].type) for c in columns)
-    )
+    return text(statement).bindparams(*binds)
+
+
+@cache
+def _update_referral(columns: tuple[str, ...]) -> TextClause:
+    """SQLite: the same UPDATE by itself."""
+    updated, binds = _referral_update(columns)
+    return text(updated).bindparams(*binds)
 
 
 class _ReferralChange(NamedTuple):
@@ -108,22 +121,15 @@ class _ReferralChange(NamedTuple):
     version: int  # the version it was read at
 
 
-@cache
-def _update_referral(columns: tuple[str, ...]) -> Update:
-    """SQLite: these columns of one referral where its version is the one read (`u_version`)."""
-    table = _REFERRAL_TABLE
-    return (
-        update(table)
-        .where(table.c.id == bindparam("u_id"), table.c.version == bindparam("u_version"))
-        .values({**{c: bindparam(f"u_{c}") for c in columns}, "version": table.c.version + 1})
-    )
-
-
-def _stale(change: _ReferralChange, matched: int) -> StaleDataError:
-    return StaleDataError(
-        f"UPDATE of referral {change.referral.id} at version {change.version} matched "
-        f"{matched} rows: it was changed since it was read"
-    )
+def _written(change: _ReferralChange, matched: int) -> None:
+    """The referral's UPDATE matched one row: its version is now one more. Any other count: it
+    was changed since it was read, and the transaction is refused as the unit of work would."""
+    if matched != 1:
+        raise StaleDataError(
+            f"UPDATE of referral {change.referral.id} at version {change.version} matched "
+            f"{matched} rows: it was changed since it was read"
+        )
+    set_committed_value(change.referral, "version", change.version + 1)
 
 
 def _change_params(change: _ReferralChange) -> dict[str, Any]:
@@ -195,6 +201,9 @@ def _write_at_commit_postgresql(session: Session, change: _ReferralChange | None
     events = session.info.pop(_EVENTS, None) or []
     reads = session.info.pop(_READS, None) or []
     ids = session.info.pop(_UNPLACED, None) or []
+    if not (events or ids):  # a read: its access-log rows alone
+        session.connection().execute(_INSERT_READS, reads)
+        return
     rows = [{k: _json_value(v) for k, v in _event_row(e).items()} for e in events]
     logged = [{k: _json_value(v) for k, v in r.items()} for r in reads]
     n = len(ids) + len(events)
@@ -210,9 +219,7 @@ def _write_at_commit_postgresql(session: Session, change: _ReferralChange | None
         params |= _change_params(change)
     result = session.connection().execute(_write_at_commit(columns), params).one()
     if change is not None:
-        if result.updated != 1:
-            raise _stale(change, result.updated)
-        set_committed_value(change.referral, "version", change.version + 1)
+        _written(change, result.updated)
     if result.placed != n:
         raise FeedError(f"{n} events to place, {result.placed} placed: is feed_counter missing?")
     for e, event_id in zip(events, result.ids, strict=True):
@@ -224,24 +231,18 @@ def _write_on_commit(session: Session) -> None:
     info = session.info
     if not (info.get(_EVENTS) or info.get(_READS) or info.get(_UNPLACED)):
         return
+    # a write: the referral's own row is written with its event (a read leaves all to the flush)
+    wrote = info.get(_EVENTS) or info.get(_UNPLACED)
+    change = _take_referral_change(session) if wrote else None
+    session.flush()  # every other row first: the events and access-log rows refer to them
     if session.get_bind().dialect.name == "postgresql":
-        if not (info.get(_EVENTS) or info.get(_UNPLACED)):  # a read: its access-log rows alone
-            session.flush()
-            session.connection().execute(_INSERT_READS, info.pop(_READS))
-            return
-        change = _take_referral_change(session)
-        session.flush()  # every other row first: the events may refer to them
         _write_at_commit_postgresql(session, change)
         return
-    change = _take_referral_change(session)
-    session.flush()  # every other row before the rows that refer to them
     if change is not None:
         updated = session.connection().execute(
             _update_referral(tuple(change.values)), _change_params(change)
         )
-        if updated.rowcount != 1:
-            raise _stale(change, updated.rowcount)
-        set_committed_value(change.referral, "version", change.version + 1)
+        _written(change, updated.rowcount)
     write_waiting(session)
     place(session, sorted(info.pop(_UNPLACED, None) or []))
 

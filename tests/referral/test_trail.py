@@ -7,6 +7,8 @@ leaves nothing of them behind.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -44,15 +46,22 @@ def _append(session: Any, rid: str, n: int) -> Event:
     )
 
 
-def test_a_query_in_the_same_transaction_sees_the_event_and_the_commit_places_it_once(
-    app: Flask, as_user: Any
-) -> None:
+@contextmanager
+def _at_its_ird(app: Flask, as_user: Any) -> Iterator[tuple[str, Any, tuple[int, int, int]]]:
+    """A new referral at its IRD, a session with nothing pending, and the referral's counts."""
     rid = create(as_user)["id"]
     walk(as_user, rid, "convene_ird")
     with app.app_context():
         session = db.session()
         before = _counts(session, rid)
         session.commit()
+        yield rid, session, before
+
+
+def test_a_query_in_the_same_transaction_sees_the_event_and_the_commit_places_it_once(
+    app: Flask, as_user: Any
+) -> None:
+    with _at_its_ird(app, as_user) as (rid, session, before):
         appended = _append(session, rid, 1)
         of_referral = select(Event.seq).where(Event.referral_id == rid).order_by(Event.seq)
         seqs = session.scalars(of_referral).all()
@@ -98,12 +107,7 @@ def test_a_referral_changed_since_it_was_read_is_refused_at_commit_with_its_even
     """The referral's row is written with its event at commit (on PostgreSQL in the same
     statement), checked against the version it was read at: a change made in between (another
     writer's, or a hand on the table) refuses the whole transaction, its event included."""
-    rid = create(as_user)["id"]
-    walk(as_user, rid, "convene_ird")
-    with app.app_context():
-        session = db.session()
-        before = _counts(session, rid)
-        session.commit()
+    with _at_its_ird(app, as_user) as (rid, session, before):
         referral = session.get(Referral, rid)
         read_at = referral.version
         seq = referral.last_event_seq
