@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from functools import cache
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     String,
     Table,
     Text,
@@ -19,6 +22,7 @@ from sqlalchemy import (
     inspect,
     literal_column,
     select,
+    text,
     true,
 )
 from sqlalchemy.orm import Session
@@ -536,13 +540,39 @@ def _matched_referrals(session: Session, identity: ChildIdentity) -> list[Matche
     return [MatchedReferral(*row) for row in found]
 
 
+#: PostgreSQL: a lock for each of a child's keys, held to the end of the transaction
+_LOCK_CHILD_KEYS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS BIGINT[])) AS k"
+).bindparams(bindparam("keys", type_=ARRAY(BigInteger)))
+
+
+def _child_keys(details: dict[str, Any]) -> list[int]:
+    """What a child is matched by (its CHI number; its name with its date of birth), each as a
+    64-bit number, in ascending order: every writer takes their locks in the same order."""
+    keys = []
+    if details.get("chi_number"):
+        keys.append(f"chi:{details['chi_number']}")
+    if details.get("date_of_birth"):
+        name = name_key(details["given_name"], details["family_name"])
+        keys.append(f"birth:{name}|{_as_date(details['date_of_birth'])}")
+    digests = (hashlib.sha256(k.encode()).digest()[:8] for k in keys)
+    return sorted(int.from_bytes(d, "big", signed=True) for d in digests)
+
+
 def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
     """The identity of a known child with the same CHI number, else the same name and birth.
 
     Matching looks across every area (re-referral is counted across Scotland) but only the
     identity is shared: the new referral keeps its own record of the child.
+
+    Concerns about one child recorded at the same moment are matched one after the other, so
+    the second matches the first's child instead of making it a second identity. SQLite has
+    one writer at a time already; on PostgreSQL each takes a lock on the child's keys before
+    it looks, held until it commits (a different child's concern does not wait).
     """
     chi = details.get("chi_number")
+    if session.get_bind().dialect.name == "postgresql" and (keys := _child_keys(details)):
+        session.connection().execute(_LOCK_CHILD_KEYS, {"keys": keys})
     kind, identity = _known_identity(session, details)
     if identity is None:
         identity = ChildIdentity(chi_number=chi or None)

@@ -148,7 +148,8 @@ def _recorder(url: str, token: str, body: dict[str, Any], barrier: Any, results:
     response = client.post(
         "/api/v1/referrals", json=body, headers={"Authorization": f"Bearer {token}"}
     )
-    results.put((response.status_code, (response.get_json() or {}).get("reference")))
+    answer = response.get_json() or {}
+    results.put((response.status_code, answer.get("reference"), answer.get("child_match")))
     app.extensions["referral.db"].engine.dispose()
 
 
@@ -156,8 +157,10 @@ def test_concerns_recorded_at_once_in_a_new_area_get_consecutive_references(
     app: Flask, database_url: str
 ) -> None:
     """The year's first references of an area, taken by several processes at the same moment:
-    one makes the counter, none is refused, no number is given twice or skipped."""
+    one makes the counter, none is refused, no number is given twice or skipped. They are
+    concerns about one child: the first is new, and every other one matches it."""
     from referral.db import unit_of_work
+    from referral.models import Child
     from referral.models.types import utcnow
     from referral.services import people
 
@@ -175,6 +178,16 @@ def test_concerns_recorded_at_once_in_a_new_area_get_consecutive_references(
     # a child of its own too: matching looks across areas, and these rows are committed
     body = concern_body(area=area, family_name=f"Count{prefix}")
     outcomes = _at_once(_recorder, [(database_url, t, body) for t in tokens])
-    assert all(status == 201 for status, _ in outcomes), outcomes
-    numbers = sorted(int(reference.rsplit("-", 1)[1]) for _, reference in outcomes)
+    assert all(status == 201 for status, _, _ in outcomes), outcomes
+    numbers = sorted(int(reference.rsplit("-", 1)[1]) for _, reference, _ in outcomes)
     assert numbers == list(range(1, WORKERS + 1)), outcomes
+    # the same child each time: the first recorded is new, and each later one matches it
+    matches = sorted((match or {}).get("kind", "new") for _, _, match in outcomes)
+    assert matches == ["new"] + ["possible"] * (WORKERS - 1), outcomes
+    with app.app_context(), unit_of_work() as session:
+        identities = session.scalar(
+            select(func.count(func.distinct(Child.identity_id))).where(
+                Child.family_name == body["child"]["family_name"]
+            )
+        )
+    assert identities == 1
