@@ -267,21 +267,33 @@ def rollback() -> None:
 
 
 @contextmanager
-def read_first() -> Iterator[None]:
+def reading_apart(s: Session) -> Iterator[bool]:
     """On SQLite, what runs inside reads in a transaction of its own, ended on the way out, so
-    the request's writing transaction (and SQLite's single write lock) starts only at its
-    next statement: a request authenticates without holding up other writers. Elsewhere, and
-    in a session already in a transaction (tests join one), it runs in the request's own."""
-    s = session()
-    if database().dialect != "sqlite" or s.in_transaction() or not isinstance(s.bind, Engine):
-        yield
+    the session's writing transaction (and SQLite's single write lock) starts only at its
+    next statement; it yields True then. Elsewhere, and in a session already in a transaction
+    (tests join one), it runs in that transaction and yields False. What runs inside must
+    only read: a change left in the session would be written by the read's commit."""
+    if (
+        s.get_bind().dialect.name != "sqlite"
+        or s.in_transaction()
+        or not isinstance(s.bind, Engine)
+    ):
+        yield False
         return
     s.connection(execution_options={"read_only": True})
     try:
-        yield
+        yield True
     finally:
         if s.in_transaction():
             s.commit()  # it wrote nothing: this only ends the read
+
+
+@contextmanager
+def read_first() -> Iterator[None]:
+    """The request's reads before its first write, apart on SQLite (`reading_apart`): a request
+    authenticates without holding up other writers."""
+    with reading_apart(session()):
+        yield
 
 
 @contextmanager

@@ -17,10 +17,12 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    exists,
     func,
     insert,
     inspect,
     literal_column,
+    or_,
     select,
     text,
     true,
@@ -28,7 +30,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from referral.db import attach_loaded, column_values, insert_for, insert_loaded
+from referral.db import (
+    attach_loaded,
+    column_values,
+    insert_for,
+    insert_loaded,
+    reading_apart,
+)
 from referral.errors import Conflict, Forbidden, Unprocessable
 from referral.models import (
     AccessLogEntry,
@@ -559,27 +567,62 @@ def _child_keys(details: dict[str, Any]) -> list[int]:
     return sorted(int.from_bytes(d, "big", signed=True) for d in digests)
 
 
-def _match_child(session: Session, details: dict[str, Any]) -> ChildMatch:
-    """The identity of a known child with the same CHI number, else the same name and birth.
+#: whether a child with this CHI number, or with this name and date of birth, is known now
+_KNOWN_NOW = select(
+    or_(
+        exists().where(ChildIdentity.chi_number == bindparam("chi")),
+        exists().where(
+            Child.name_key == bindparam("key"), Child.date_of_birth == bindparam("birth")
+        ),
+    )
+)
+
+
+class _ChildKnownMeanwhile(Exception):
+    """SQLite: the child, new when matched, was recorded by another writer before the lock."""
+
+
+def _check_still_new(session: Session, details: dict[str, Any]) -> None:
+    """SQLite, for a child found new before the write lock was taken: look once more by one
+    statement, the first of the writing transaction (so with the lock held)."""
+    chi, birth = details.get("chi_number"), _as_date(details.get("date_of_birth"))
+    if not chi and birth is None:
+        return  # nothing to match by
+    key = name_key(details["given_name"], details["family_name"])
+    params = {"chi": chi or None, "key": key, "birth": birth}
+    if session.connection().execute(_KNOWN_NOW, params).scalar():
+        raise _ChildKnownMeanwhile
+
+
+def _match_child(session: Session, details: dict[str, Any]) -> tuple[ChildMatch, bool]:
+    """The identity of a known child with the same CHI number, else the same name and birth;
+    and whether a child found new must be looked for again once the write lock is taken.
 
     Matching looks across every area (re-referral is counted across Scotland) but only the
     identity is shared: the new referral keeps its own record of the child.
 
     Concerns about one child recorded at the same moment are matched one after the other, so
-    the second matches the first's child instead of making it a second identity. SQLite has
-    one writer at a time already; on PostgreSQL each takes a lock on the child's keys before
-    it looks, held until it commits (a different child's concern does not wait).
+    the second matches the first's child instead of making it a second identity. On
+    PostgreSQL each takes a lock on the child's keys before it looks, held until it commits
+    (a different child's concern does not wait). On SQLite the match is read before the
+    single write lock is taken (`reading_apart`), so other writers need not wait while the
+    concern is matched and its rows are made: a child found known is matched again with the
+    lock taken, and one found new is looked for once more before its rows are written
+    (`_check_still_new`).
     """
     chi = details.get("chi_number")
     if session.get_bind().dialect.name == "postgresql" and (keys := _child_keys(details)):
         session.connection().execute(_LOCK_CHILD_KEYS, {"keys": keys})
-    kind, identity = _known_identity(session, details)
+    with reading_apart(session) as apart:
+        kind, identity = _known_identity(session, details)
+    if apart and identity is not None:
+        kind, identity = _known_identity(session, details)  # again, the write lock taken
     if identity is None:
         identity = ChildIdentity(chi_number=chi or None)
-        return ChildMatch("new", identity, [])  # written with the child's record
+        return ChildMatch("new", identity, []), apart  # written with the child's record
     if kind == "possible" and chi:
         identity.chi_number = chi  # the identity gains the CHI number; no details move
-    return ChildMatch(kind, identity, _matched_referrals(session, identity))
+    return ChildMatch(kind, identity, _matched_referrals(session, identity)), False
 
 
 def _child_record(identity: ChildIdentity, details: dict[str, Any], now: datetime) -> Child:
@@ -723,6 +766,23 @@ def create_referral(
     only that a match exists and in which areas, and each matched referral's access log records
     that it was matched.
     """
+    try:
+        return _record_concern(session, user, payload, profile, now, remote_addr)
+    except _ChildKnownMeanwhile:
+        # nothing is written yet: record it again, matched with the write lock held throughout
+        session.rollback()
+        session.connection()
+        return _record_concern(session, user, payload, profile, now, remote_addr)
+
+
+def _record_concern(
+    session: Session,
+    user: User,
+    payload: Any,
+    profile: str,
+    now: datetime,
+    remote_addr: str | None,
+) -> Referral:
     engine, cleaned, area = _checked_concern(session, user, payload, profile, now)
     details, concern = cleaned["child"], cleaned["concern"]
     d = engine.definition
@@ -733,7 +793,7 @@ def create_referral(
         transfer = awaiting_receipt(session, area, cleaned["transfer_from"])
     siblings = _siblings(session, user, cleaned.get("related_referrals") or [])
     year = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now).year
-    match = _match_child(session, details)
+    match, check_still_new = _match_child(session, details)
     child = _child_record(match.identity, details, now)
     referral = Referral(
         id=uuid.uuid4().hex,
@@ -786,6 +846,8 @@ def create_referral(
     moved_on = transfer.moved_on if transfer is not None else None
     facts = Facts(referral.received_at, child.expected_date_of_delivery, moved_on)
     keep_clocks(referral, Stages(), begin(d, facts))
+    if check_still_new:
+        _check_still_new(session, details)
     _write_new_rows(session, match, child, referral, agency, year)
     for sibling in siblings:
         _link_siblings(session, referral, sibling, actor, now)

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -150,4 +151,95 @@ def test_the_write_lock_is_free_while_the_answer_is_built(
     answer = app.test_client().post("/api/v1/referrals", json=concern_body(), headers=bearer)
     assert answer.status_code == 201, answer.get_json()
     assert seen == [1]  # another writer took the lock, and saw the new referral committed
+    app.extensions["referral.db"].engine.dispose()
+
+
+def test_the_write_lock_is_free_while_a_new_childs_concern_is_matched_and_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child is matched, and the concern's rows made, before its write takes the lock; a
+    child found known is matched again once the lock is held."""
+    from referral.services import referrals
+    from tests.referral.flows import concern_body
+
+    path, app, token = _api_on_file(tmp_path, "match.sqlite")
+    free: list[tuple[str, bool]] = []
+
+    def noting_whether_the_lock_is_free(step: str, original: Any) -> Any:
+        def step_then_note(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            other = sqlite3.connect(path, isolation_level=None, timeout=0)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # "database is locked" if the lock is held
+                other.execute("ROLLBACK")
+                free.append((step, True))
+            except sqlite3.OperationalError:
+                free.append((step, False))
+            finally:
+                other.close()
+            return result
+
+        return step_then_note
+
+    for step in ("_known_identity", "keep_clocks"):
+        original = getattr(referrals, step)
+        monkeypatch.setattr(referrals, step, noting_whether_the_lock_is_free(step, original))
+    bearer = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    answer = client.post("/api/v1/referrals", json=concern_body(), headers=bearer)
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["child_match"] is None
+    assert free == [("_known_identity", True), ("keep_clocks", True)]
+    free.clear()
+    again = client.post("/api/v1/referrals", json=concern_body(), headers=bearer)
+    assert again.status_code == 201, again.get_json()
+    assert again.get_json()["child_match"] == {
+        "kind": "possible",
+        "areas": ["west-dunbartonshire"],
+    }
+    # a known child: matched with the lock free, then again once the write holds it
+    assert free == [("_known_identity", True), ("_known_identity", False), ("keep_clocks", False)]
+    app.extensions["referral.db"].engine.dispose()
+
+
+def test_a_child_recorded_while_the_concern_was_matched_is_still_matched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer records the same child between the match's read and the write: the
+    concern still links to that child's identity, as though it had been recorded before."""
+    from referral.models import Child, ChildIdentity
+    from referral.services import referrals
+    from tests.referral.flows import concern_body
+
+    _, app, token = _api_on_file(tmp_path, "rematch.sqlite")
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 2000)  # a writer left waiting fails soon
+    bearer = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    matching = referrals._known_identity
+    others: list[Any] = []
+
+    def record_the_child() -> None:
+        others.append(client.post("/api/v1/referrals", json=concern_body(), headers=bearer))
+
+    def another_records_the_child_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        found = matching(*args, **kwargs)
+        if threading.current_thread() is threading.main_thread() and not others:
+            other = threading.Thread(target=record_the_child)  # a request of its own
+            other.start()
+            other.join(30)
+        return found
+
+    monkeypatch.setattr(referrals, "_known_identity", another_records_the_child_meanwhile)
+    answer = client.post("/api/v1/referrals", json=concern_body(), headers=bearer)
+    assert others[0].status_code == 201, others[0].get_json()
+    assert others[0].get_json()["child_match"] is None  # the other writer's child was new
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["child_match"] == {
+        "kind": "possible",
+        "areas": ["west-dunbartonshire"],
+    }
+    with app.app_context():
+        session = db.session()
+        assert session.query(Child).count() == 2
+        assert session.query(ChildIdentity).count() == 1  # one child, not two
     app.extensions["referral.db"].engine.dispose()
