@@ -17,16 +17,18 @@ from sqlalchemy.engine import Engine
 from referral import db
 
 
-def _holder(path: Path, hold: float, held: threading.Event, released: list[float]) -> None:
-    """Another process's writer, as SQLite sees it: a connection of its own holding the lock."""
+def _holder(path: Path, hold: float, held: threading.Event, releasing: list[float]) -> None:
+    """Another process's writer, as SQLite sees it: a connection of its own holding the lock.
+    `releasing` gets the moment it commits (taken just before: the waiter may write, and note
+    its own time, before this thread runs again once the lock is free)."""
     other = sqlite3.connect(path, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
         other.execute("INSERT INTO t VALUES (1)")
         held.set()
         time.sleep(hold)
+        releasing.append(time.monotonic())
         other.execute("COMMIT")
-        released.append(time.monotonic())
     finally:
         other.close()
 
@@ -41,15 +43,15 @@ def _engine_and_table(tmp_path: Path) -> tuple[Path, Engine]:
 
 def test_a_queued_writer_writes_once_the_lock_is_free(tmp_path: Path) -> None:
     path, engine = _engine_and_table(tmp_path)
-    held, released = threading.Event(), list[float]()
-    holder = threading.Thread(target=_holder, args=(path, 0.3, held, released))
+    held, releasing = threading.Event(), list[float]()
+    holder = threading.Thread(target=_holder, args=(path, 0.3, held, releasing))
     holder.start()
     assert held.wait(5)
     with engine.begin() as connection:
         began = time.monotonic()
         connection.execute(text("INSERT INTO t VALUES (2)"))
     holder.join()
-    assert began >= released[0]  # it waited for the other writer's commit, then wrote
+    assert began >= releasing[0]  # it waited for the other writer's commit, then wrote
     with engine.connect() as connection:
         assert connection.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1, 2]
     # and the busy timeout is back for every other statement on the connection
@@ -64,8 +66,8 @@ def test_a_writer_gives_up_after_the_busy_timeout(
 ) -> None:
     monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
     path, engine = _engine_and_table(tmp_path)
-    held, released = threading.Event(), list[float]()
-    holder = threading.Thread(target=_holder, args=(path, 2.0, held, released))
+    held, releasing = threading.Event(), list[float]()
+    holder = threading.Thread(target=_holder, args=(path, 2.0, held, releasing))
     holder.start()
     assert held.wait(5)
     with (
@@ -73,7 +75,7 @@ def test_a_writer_gives_up_after_the_busy_timeout(
         engine.begin() as connection,
     ):
         connection.execute(text("INSERT INTO t VALUES (2)"))
-    assert not released  # it gave up while the other writer still held the lock
+    assert not releasing  # it gave up while the other writer still held the lock
     holder.join()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT n FROM t")).scalars().all() == [1]  # nothing lost
