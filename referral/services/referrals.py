@@ -513,21 +513,31 @@ _IDENTITIES_BY_NAME_AND_BIRTH = (
 )
 
 
-def _known_identity(session: Session, details: dict[str, Any]) -> tuple[str, ChildIdentity | None]:
+class MatchedBy(NamedTuple):
+    """What a child is matched by: its CHI number, else its name with its date of birth."""
+
+    chi: str | None
+    name: str  # `name_key`
+    birth: date | None
+
+    @classmethod
+    def of(cls, details: dict[str, Any]) -> MatchedBy:
+        name = name_key(details["given_name"], details["family_name"])
+        return cls(details.get("chi_number") or None, name, _as_date(details.get("date_of_birth")))
+
+
+def _known_identity(session: Session, by: MatchedBy) -> tuple[str, ChildIdentity | None]:
     """How a child's details match a child already known: ("chi" or "possible", its identity),
     or ("new", None). Only reads: the same answer for a preview and for the record made."""
-    chi = details.get("chi_number")
-    if chi:
-        identity = session.scalars(_IDENTITY_BY_CHI, {"chi": chi}).one_or_none()
+    if by.chi:
+        identity = session.scalars(_IDENTITY_BY_CHI, {"chi": by.chi}).one_or_none()
         if identity is not None:
             return "chi", identity
-    birth = _as_date(details.get("date_of_birth"))
-    if birth is not None:
-        key = name_key(details["given_name"], details["family_name"])
-        same = {"key": key, "birth": birth}
+    if by.birth is not None:
+        same = {"key": by.name, "birth": by.birth}
         candidates = session.scalars(_IDENTITIES_BY_NAME_AND_BIRTH, same).all()
         # a known CHI number that differs is a different child
-        found = next((c for c in candidates if not chi or c.chi_number is None), None)
+        found = next((c for c in candidates if not by.chi or c.chi_number is None), None)
         if found is not None:
             return "possible", found
     return "new", None
@@ -554,15 +564,14 @@ _LOCK_CHILD_KEYS = text(
 ).bindparams(bindparam("keys", type_=ARRAY(BigInteger)))
 
 
-def _child_keys(details: dict[str, Any]) -> list[int]:
-    """What a child is matched by (its CHI number; its name with its date of birth), each as a
-    64-bit number, in ascending order: every writer takes their locks in the same order."""
+def _child_keys(by: MatchedBy) -> list[int]:
+    """What a child is matched by, each as a 64-bit number, in ascending order: every writer
+    takes their locks in the same order."""
     keys = []
-    if details.get("chi_number"):
-        keys.append(f"chi:{details['chi_number']}")
-    if details.get("date_of_birth"):
-        name = name_key(details["given_name"], details["family_name"])
-        keys.append(f"birth:{name}|{_as_date(details['date_of_birth'])}")
+    if by.chi:
+        keys.append(f"chi:{by.chi}")
+    if by.birth is not None:
+        keys.append(f"birth:{by.name}|{by.birth}")
     digests = (hashlib.sha256(k.encode()).digest()[:8] for k in keys)
     return sorted(int.from_bytes(d, "big", signed=True) for d in digests)
 
@@ -582,19 +591,17 @@ class _ChildKnownMeanwhile(Exception):
     """SQLite: the child, new when matched, was recorded by another writer before the lock."""
 
 
-def _check_still_new(session: Session, details: dict[str, Any]) -> None:
+def _check_still_new(session: Session, by: MatchedBy) -> None:
     """SQLite, for a child found new before the write lock was taken: look once more by one
     statement, the first of the writing transaction (so with the lock held)."""
-    chi, birth = details.get("chi_number"), _as_date(details.get("date_of_birth"))
-    if not chi and birth is None:
+    if not by.chi and by.birth is None:
         return  # nothing to match by
-    key = name_key(details["given_name"], details["family_name"])
-    params = {"chi": chi or None, "key": key, "birth": birth}
+    params = {"chi": by.chi, "key": by.name, "birth": by.birth}
     if session.connection().execute(_KNOWN_NOW, params).scalar():
         raise _ChildKnownMeanwhile
 
 
-def _match_child(session: Session, details: dict[str, Any]) -> tuple[ChildMatch, bool]:
+def _match_child(session: Session, by: MatchedBy) -> tuple[ChildMatch, bool]:
     """The identity of a known child with the same CHI number, else the same name and birth;
     and whether a child found new must be looked for again once the write lock is taken.
 
@@ -610,18 +617,17 @@ def _match_child(session: Session, details: dict[str, Any]) -> tuple[ChildMatch,
     lock taken, and one found new is looked for once more before its rows are written
     (`_check_still_new`).
     """
-    chi = details.get("chi_number")
-    if session.get_bind().dialect.name == "postgresql" and (keys := _child_keys(details)):
+    if session.get_bind().dialect.name == "postgresql" and (keys := _child_keys(by)):
         session.connection().execute(_LOCK_CHILD_KEYS, {"keys": keys})
     with reading_apart(session) as apart:
-        kind, identity = _known_identity(session, details)
+        kind, identity = _known_identity(session, by)
     if apart and identity is not None:
-        kind, identity = _known_identity(session, details)  # again, the write lock taken
+        kind, identity = _known_identity(session, by)  # again, the write lock taken
     if identity is None:
-        identity = ChildIdentity(chi_number=chi or None)
+        identity = ChildIdentity(chi_number=by.chi)
         return ChildMatch("new", identity, []), apart  # written with the child's record
-    if kind == "possible" and chi:
-        identity.chi_number = chi  # the identity gains the CHI number; no details move
+    if kind == "possible" and by.chi:
+        identity.chi_number = by.chi  # the identity gains the CHI number; no details move
     return ChildMatch(kind, identity, _matched_referrals(session, identity)), False
 
 
@@ -740,7 +746,7 @@ def preview_child_match(
     the match again).
     """
     _, cleaned, _ = _checked_concern(session, user, payload, profile, now)
-    kind, identity = _known_identity(session, cleaned["child"])
+    kind, identity = _known_identity(session, MatchedBy.of(cleaned["child"]))
     if identity is None:
         return None
     match = ChildMatch(kind, identity, _matched_referrals(session, identity))
@@ -793,7 +799,8 @@ def _record_concern(
         transfer = awaiting_receipt(session, area, cleaned["transfer_from"])
     siblings = _siblings(session, user, cleaned.get("related_referrals") or [])
     year = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now).year
-    match, check_still_new = _match_child(session, details)
+    matched_by = MatchedBy.of(details)
+    match, check_still_new = _match_child(session, matched_by)
     child = _child_record(match.identity, details, now)
     referral = Referral(
         id=uuid.uuid4().hex,
@@ -847,7 +854,7 @@ def _record_concern(
     facts = Facts(referral.received_at, child.expected_date_of_delivery, moved_on)
     keep_clocks(referral, Stages(), begin(d, facts))
     if check_still_new:
-        _check_still_new(session, details)
+        _check_still_new(session, matched_by)
     _write_new_rows(session, match, child, referral, agency, year)
     for sibling in siblings:
         _link_siblings(session, referral, sibling, actor, now)
