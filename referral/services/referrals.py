@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +11,6 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ARRAY,
-    BigInteger,
     String,
     Table,
     Text,
@@ -558,22 +556,24 @@ def _matched_referrals(session: Session, identity: ChildIdentity) -> list[Matche
     return [MatchedReferral(*row) for row in found]
 
 
-#: PostgreSQL: a lock for each of a child's keys, held to the end of the transaction
+#: PostgreSQL: a lock for each of a child's keys, held to the end of the transaction. Advisory
+#: locks belong to the whole database, so each key is the schema's name with the child's, as
+#: a 64-bit hash; every writer takes its locks in ascending order of it.
 _LOCK_CHILD_KEYS = text(
-    "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS BIGINT[])) AS k"
-).bindparams(bindparam("keys", type_=ARRAY(BigInteger)))
+    "SELECT pg_advisory_xact_lock(s.k) FROM ("
+    "SELECT hashtextextended(current_schema() || ' ' || t, 0) AS k "
+    "FROM unnest(CAST(:keys AS TEXT[])) AS t ORDER BY 1) AS s"
+).bindparams(bindparam("keys", type_=ARRAY(Text)))
 
 
-def _child_keys(by: MatchedBy) -> list[int]:
-    """What a child is matched by, each as a 64-bit number, in ascending order: every writer
-    takes their locks in the same order."""
+def _child_keys(by: MatchedBy) -> list[str]:
+    """What a child is matched by."""
     keys = []
     if by.chi:
         keys.append(f"chi:{by.chi}")
     if by.birth is not None:
         keys.append(f"birth:{by.name}|{by.birth}")
-    digests = (hashlib.sha256(k.encode()).digest()[:8] for k in keys)
-    return sorted(int.from_bytes(d, "big", signed=True) for d in digests)
+    return keys
 
 
 #: whether a child with this CHI number, or with this name and date of birth, is known now

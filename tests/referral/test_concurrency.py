@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import multiprocessing
 import uuid
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, PG_URL, empty_database
 from tests.referral.flows import concern_body, data
 
 WORKERS = 6
@@ -191,3 +194,29 @@ def test_concerns_recorded_at_once_in_a_new_area_get_consecutive_references(
             )
         )
     assert identities == 1
+
+
+@pytest.mark.skipif(PG_URL is None, reason="advisory locks are PostgreSQL's")
+def test_a_childs_lock_is_held_within_its_own_database_schema(tmp_path: Path) -> None:
+    """Matching a child locks its keys until the concern commits, so a second concern about
+    the same child waits for it; one recorded in another schema of the same database (another
+    deployment, another test) does not wait, although PostgreSQL's advisory locks are shared
+    by the whole database."""
+    from referral.services.referrals import _LOCK_CHILD_KEYS
+
+    keys = {"keys": ["chi:0101121234", "birth:amy brown|2012-01-01"]}
+    with ExitStack() as stack:
+        first, second = (
+            stack.enter_context(empty_database("postgresql", tmp_path, name))
+            for name in ("lock_one", "lock_two")
+        )
+        engines = [create_engine(url) for url in (first, first, second)]
+        for engine in engines:
+            stack.callback(engine.dispose)
+        holder, same, other = (stack.enter_context(e.connect()) for e in engines)
+        holder.execute(_LOCK_CHILD_KEYS, keys)  # held: its transaction stays open
+        for waiter in (same, other):
+            waiter.execute(text("SET lock_timeout = '300ms'"))
+        other.execute(_LOCK_CHILD_KEYS, keys)  # another schema: taken at once
+        with pytest.raises(OperationalError, match="lock timeout"):
+            same.execute(_LOCK_CHILD_KEYS, keys)
