@@ -26,6 +26,7 @@ from referral.models import (
     Transfer,
 )
 from referral.services.referrals import Stages
+from referral.services.trail import append_row
 from workflow import Actor, Outcome
 from workflow.fields import FieldType, parse_datetime
 from workflow.registry import definition
@@ -59,6 +60,15 @@ class Recording:
         self.actor = actor
         self.now = now
         self.agencies: set[str] = set()
+
+    def append(self, row: Any) -> None:
+        """A stage record this write adds and does not read back (an IRD contribution, a
+        chronology entry): written as the transaction commits (`trail.append_row`). A replay or
+        the generator, recording into a stand-in for the session, keeps it there."""
+        if isinstance(self.session, Session):
+            append_row(self.session, row)
+        else:
+            self.session.add(row)
 
     def people(self, key: str) -> list[dict[str, Any]]:
         listed: list[dict[str, Any]] = self.data.get(key) or []
@@ -132,7 +142,7 @@ def add_ird_contribution(r: Recording) -> None:
     if "ird" in r.stages.loaded_sections():
         r.ird.contributions.append(contribution)  # saved with the IRD, re-serialised with it
         return
-    r.session.add(contribution)
+    r.append(contribution)
     add_contribution(r.referral, contribution)
 
 
@@ -411,7 +421,7 @@ def transferred_out(r: Recording) -> None:
 
 def change_lead_professional(r: Recording) -> None:
     lead = r.data["lead_professional"]
-    r.session.add(
+    r.append(
         LeadProfessionalChange(
             referral_id=r.referral.id,
             lead_professional=lead,
@@ -430,7 +440,7 @@ def change_lead_professional(r: Recording) -> None:
 
 def add_chronology_entry(r: Recording) -> None:
     r.agencies.add(r.data["source_agency"])
-    r.session.add(
+    r.append(
         ChronologyEntry(
             referral_id=r.referral.id,
             occurred_on=_date(r.data["occurred_on"]),

@@ -13,7 +13,9 @@ refer to it):
   entries; a transition costs one round trip at commit instead of three. The same statement
   writes the referral's own row when the transaction changed it and nothing else of it (a
   transition): the columns that changed, checked against the version it was read at, as the
-  unit of work would, which then has nothing left to do for it.
+  unit of work would, which then has nothing left to do for it. It also inserts the stage
+  records the transaction appended without reading them back (`append_row`: an IRD
+  contribution, a chronology entry), so adding one costs no statement of its own.
 - SQLite: the same rows by Core statements, the referral's changed columns first and the
   feed positions last (the write lock is held from BEGIN IMMEDIATE anyway, and statements
   cost no round trip).
@@ -26,7 +28,7 @@ feed positions are still given at commit. A rollback drops whatever waits.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
 
@@ -35,19 +37,28 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from referral.db import column_values
 from referral.models import AccessLogEntry, Event, Referral
 from referral.services.feed import FeedError, place
 
-#: session.info keys: events and access-log rows waiting for the commit; ids of events written
-#: early (before a query) but not yet placed in the feed
+#: session.info keys: events and access-log rows waiting for the commit; the stage records a
+#: transition appends, waiting the same way, by table; ids of events written early (before a
+#: query) but not yet placed in the feed
 _EVENTS = "referral.trail.events"
 _READS = "referral.trail.reads"
+_ROWS = "referral.trail.rows"
 _UNPLACED = "referral.trail.unplaced"
+
+
+def written_columns(table: Table) -> tuple[str, ...]:
+    """The columns an insert gives: all but a primary key the database numbers."""
+    return tuple(c.name for c in table.columns if c is not table.autoincrement_column)
+
 
 _EVENT_TABLE = cast(Table, Event.__table__)
 _READ_TABLE = cast(Table, AccessLogEntry.__table__)
-EVENT_COLUMNS = tuple(c.name for c in _EVENT_TABLE.columns if c.name != "id")
-READ_COLUMNS = tuple(c.name for c in _READ_TABLE.columns if c.name != "id")
+EVENT_COLUMNS = written_columns(_EVENT_TABLE)
+READ_COLUMNS = written_columns(_READ_TABLE)
 
 _INSERT_EVENTS = insert(_EVENT_TABLE).returning(_EVENT_TABLE.c.id, sort_by_parameter_order=True)
 _INSERT_READS = insert(_READ_TABLE)
@@ -57,7 +68,7 @@ _INSERT_READS = insert(_READ_TABLE)
 #: and a referral's changed columns when `{updated}` says which (the column names are the
 #: models'; every value is bound)
 _COMMIT_POSTGRESQL = (
-    "WITH {updated}ev AS ("
+    "WITH {updated}{appended}ev AS ("
     "INSERT INTO events ({events}) SELECT {events} "
     "FROM ROWS FROM (json_populate_recordset(NULL::events, CAST(:events AS json))) "
     "WITH ORDINALITY AS r ORDER BY r.ordinality RETURNING id), "
@@ -82,6 +93,13 @@ _REFERRAL_UPDATE = (
     "UPDATE referrals SET {sets}, version = :u_version + 1 "
     "WHERE id = :u_id AND version = :u_version"
 )
+#: PostgreSQL: one table's waiting rows, in the order they were added (ids are given in it)
+_APPEND_POSTGRESQL = (
+    "{table}_rows AS ("
+    "INSERT INTO {table} ({columns}) SELECT {columns} "
+    "FROM ROWS FROM (json_populate_recordset(NULL::{table}, CAST(:{table}_rows AS json))) "
+    "WITH ORDINALITY AS r ORDER BY r.ordinality), "
+)
 _REFERRAL_TABLE = cast(Table, Referral.__table__)
 #: the referral's columns a write may change (its id never; its version by the check below)
 _REFERRAL_COLUMNS = frozenset(c.name for c in _REFERRAL_TABLE.columns) - {"id", "version"}
@@ -95,13 +113,19 @@ def _referral_update(columns: tuple[str, ...]) -> tuple[str, list[BindParameter[
 
 
 @cache
-def _write_at_commit(columns: tuple[str, ...] = ()) -> TextClause:
-    """The commit's statement; with `columns`, also writing those of one referral (one
-    statement for each set of columns: a trigger changes the same ones)."""
+def _write_at_commit(columns: tuple[str, ...] = (), tables: tuple[Table, ...] = ()) -> TextClause:
+    """The commit's statement; with `columns`, also writing those of one referral, and with
+    `tables`, the rows waiting for each (one statement for each: a trigger changes the same
+    columns and appends to the same tables)."""
     updated, binds = _referral_update(columns)
+    appended = "".join(
+        _APPEND_POSTGRESQL.format(table=t.name, columns=", ".join(written_columns(t)))
+        for t in tables
+    )
     statement = _COMMIT_POSTGRESQL.format(
         events=", ".join(EVENT_COLUMNS),
         reads=", ".join(READ_COLUMNS),
+        appended=appended,
         updated=f"updated AS ({updated} RETURNING 1), " if columns else "",
         updated_count=", (SELECT count(*) FROM updated) AS updated" if columns else "",
     )
@@ -175,6 +199,14 @@ def add_read(session: Session, row: dict[str, Any]) -> None:
     session.info.setdefault(_READS, []).append(row)
 
 
+def append_row(session: Session, row: Any) -> None:
+    """`row` (a new object, not added to the session) is written as the transaction commits;
+    on PostgreSQL by the commit's one statement, without the unit of work. For rows that no
+    one reads back in the transaction that adds them (a query would write them first)."""
+    table = cast(Table, type(row).__table__)
+    session.info.setdefault(_ROWS, {}).setdefault(table, []).append(column_values(row))
+
+
 def _event_row(e: Event) -> dict[str, Any]:
     return {name: getattr(e, name) for name in EVENT_COLUMNS}
 
@@ -184,6 +216,8 @@ def write_waiting(session: Session) -> None:
     session.flush()  # the rows they refer to first
     events, reads = session.info.pop(_EVENTS, None), session.info.pop(_READS, None)
     connection = session.connection()
+    for table, appended in (session.info.pop(_ROWS, None) or {}).items():
+        connection.execute(insert(table), appended)
     if events:
         rows = connection.execute(_INSERT_EVENTS, [_event_row(e) for e in events]).all()
         for e, row in zip(events, rows, strict=True):
@@ -194,30 +228,38 @@ def write_waiting(session: Session) -> None:
 
 
 def _json_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored: give an offset")  # as UTCDateTime
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _json_rows(rows: list[dict[str, Any]]) -> str:
+    return json.dumps([{k: _json_value(v) for k, v in row.items()} for row in rows])
 
 
 def _write_at_commit_postgresql(session: Session, change: _ReferralChange | None) -> None:
-    events = session.info.pop(_EVENTS, None) or []
-    reads = session.info.pop(_READS, None) or []
-    ids = session.info.pop(_UNPLACED, None) or []
-    if not (events or ids):  # a read: its access-log rows alone
-        session.connection().execute(_INSERT_READS, reads)
+    info = session.info
+    if not (info.get(_EVENTS) or info.get(_UNPLACED)):  # no event: the rows alone
+        write_waiting(session)
         return
-    rows = [{k: _json_value(v) for k, v in _event_row(e).items()} for e in events]
-    logged = [{k: _json_value(v) for k, v in r.items()} for r in reads]
+    events = info.pop(_EVENTS, None) or []
+    reads = info.pop(_READS, None) or []
+    appended = info.pop(_ROWS, None) or {}
+    ids = info.pop(_UNPLACED, None) or []
     n = len(ids) + len(events)
     params: dict[str, Any] = {
-        "events": json.dumps(rows),
+        "events": _json_rows([_event_row(e) for e in events]),
         "ids": ids,
         "n": n,
-        "reads": json.dumps(logged),
+        "reads": _json_rows(reads),
     }
+    params |= {f"{table.name}_rows": _json_rows(rows) for table, rows in appended.items()}
     columns: tuple[str, ...] = ()
     if change is not None:
         columns = tuple(change.values)
         params |= _change_params(change)
-    result = session.connection().execute(_write_at_commit(columns), params).one()
+    statement = _write_at_commit(columns, tuple(appended))
+    result = session.connection().execute(statement, params).one()
     if change is not None:
         _written(change, result.updated)
     if result.placed != n:
@@ -229,7 +271,7 @@ def _write_at_commit_postgresql(session: Session, change: _ReferralChange | None
 @event.listens_for(Session, "before_commit")
 def _write_on_commit(session: Session) -> None:
     info = session.info
-    if not (info.get(_EVENTS) or info.get(_READS) or info.get(_UNPLACED)):
+    if not (info.get(_EVENTS) or info.get(_READS) or info.get(_ROWS) or info.get(_UNPLACED)):
         return
     # a write: the referral's own row is written with its event (a read leaves all to the flush)
     wrote = info.get(_EVENTS) or info.get(_UNPLACED)
@@ -251,7 +293,8 @@ def _write_on_commit(session: Session) -> None:
 def _write_before_reading(state: ORMExecuteState) -> None:
     """Like autoflush: a query while rows wait sees them (never inside `no_autoflush`)."""
     session = state.session
-    waiting = session.info.get(_EVENTS) or session.info.get(_READS)
+    info = session.info
+    waiting = info.get(_EVENTS) or info.get(_READS) or info.get(_ROWS)
     if waiting and state.is_select and session.autoflush:
         write_waiting(session)
 
@@ -259,5 +302,5 @@ def _write_before_reading(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the whole transaction ended (committed or rolled back)
-        for key in (_EVENTS, _READS, _UNPLACED):
+        for key in (_EVENTS, _READS, _ROWS, _UNPLACED):
             session.info.pop(key, None)

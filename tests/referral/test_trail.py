@@ -1,14 +1,16 @@
 """A transaction's events and access-log rows are written as it commits, never lost or doubled.
 
-They wait in the session until the commit (one statement on PostgreSQL with their feed
-positions), yet a query made after them in the same transaction sees them, and a rollback
-leaves nothing of them behind.
+They, and the stage records a write appends without reading them back, wait in the session
+until the commit (one statement on PostgreSQL with the events' feed positions), yet a query
+made after them in the same transaction sees them, and a rollback leaves nothing of them
+behind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import pytest
@@ -17,10 +19,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral import db
-from referral.models import AccessLogEntry, Event, Referral
+from referral.models import AccessLogEntry, ChronologyEntry, Event, Referral
 from referral.models.audit import FeedEntry
 from referral.models.types import utcnow
 from referral.services.audit import append_event
+from referral.services.trail import append_row
 from tests.referral.flows import create, fire, walk
 from workflow import Actor
 
@@ -140,3 +143,59 @@ def test_a_transition_writes_its_referral_once_and_versions_it_once(
     assert stored["stages"]["ird"]["contributions"][-1]["information_shared"] == "Attendance 58%"
     assert stored["stages"] == answer["stages"]
     assert stored["updated_at"] == answer["updated_at"]
+
+
+def _entry(rid: str, n: int) -> ChronologyEntry:
+    return ChronologyEntry(
+        referral_id=rid,
+        occurred_on=date(2026, 1, n),
+        source_agency="health",
+        what_happened=f"Seen at clinic {n}.",
+        recorded_by="pc",
+        recorded_agency="police",
+        recorded_at=utcnow(),
+    )
+
+
+def _entries(session: Any, rid: str) -> list[tuple[str, date]]:
+    query = select(ChronologyEntry).where(ChronologyEntry.referral_id == rid)
+    rows = session.scalars(query.order_by(ChronologyEntry.id)).all()
+    return [(row.what_happened, row.occurred_on) for row in rows]
+
+
+def test_appended_stage_records_are_written_at_commit_in_order_and_seen_by_a_query(
+    app: Flask, as_user: Any
+) -> None:
+    """Rows a write appends without reading them back (chronology entries, IRD contributions)
+    wait for the commit like its event: written once each, in the order appended, with every
+    column; a query in the same transaction sees them, and a rollback drops them."""
+    with _at_its_ird(app, as_user) as (rid, session, before):
+        _append(session, rid, 1)
+        append_row(session, _entry(rid, 1))
+        append_row(session, _entry(rid, 2))
+        session.commit()
+        assert _entries(session, rid) == [
+            ("Seen at clinic 1.", date(2026, 1, 1)),
+            ("Seen at clinic 2.", date(2026, 1, 2)),
+        ]
+        stored = session.scalars(
+            select(ChronologyEntry).where(ChronologyEntry.referral_id == rid)
+        ).first()
+        assert stored is not None
+        assert (stored.source_agency, stored.significance, stored.recorded_agency) == (
+            "health",
+            None,
+            "police",
+        )
+        assert stored.recorded_at.tzinfo is not None
+        session.commit()
+
+        _append(session, rid, 2)
+        append_row(session, _entry(rid, 3))
+        assert _entries(session, rid)[-1] == ("Seen at clinic 3.", date(2026, 1, 3))
+        append_row(session, _entry(rid, 4))  # waits again
+        session.rollback()
+        assert len(_entries(session, rid)) == 2
+        session.commit()
+        assert _counts(session, rid) == (before[0] + 1, before[1] + 1, before[2])
+        session.commit()
