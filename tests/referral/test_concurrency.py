@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
+import time
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
@@ -196,7 +198,7 @@ def test_concerns_recorded_at_once_in_a_new_area_get_consecutive_references(
     assert identities == 1
 
 
-@pytest.mark.skipif(PG_URL is None, reason="advisory locks are PostgreSQL's")
+@pytest.mark.skipif(not PG_URL, reason="advisory locks are PostgreSQL's")
 def test_a_childs_lock_is_held_within_its_own_database_schema(tmp_path: Path) -> None:
     """Matching a child locks its keys until the concern commits, so a second concern about
     the same child waits for it; one recorded in another schema of the same database (another
@@ -220,3 +222,101 @@ def test_a_childs_lock_is_held_within_its_own_database_schema(tmp_path: Path) ->
         other.execute(_LOCK_CHILD_KEYS, keys)  # another schema: taken at once
         with pytest.raises(OperationalError, match="lock timeout"):
             same.execute(_LOCK_CHILD_KEYS, keys)
+
+
+def _wait_for_the_childs_lock(app: Flask, body: dict[str, Any]) -> None:
+    """Until a transaction waits for the lock on the child's name and date of birth."""
+    from referral import db
+    from referral.services.referrals import MatchedBy, _child_keys
+
+    with app.app_context():
+        session = db.session()
+        birth_key = _child_keys(MatchedBy.of(body["child"]))[-1]
+        key = session.scalar(
+            text("SELECT hashtextextended(current_schema() || ' ' || :k, 0)"), {"k": birth_key}
+        )
+        waiting = text(  # as pg_locks lists a 64-bit advisory lock
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND classid = :high AND objid = :low AND objsubid = 1"
+        )
+        key_parts = {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF}
+        for _ in range(300):
+            found = session.scalar(waiting, key_parts)
+            session.rollback()
+            if found:
+                return
+            time.sleep(0.05)
+    pytest.fail("the second concern never waited for the child's lock")
+
+
+def test_a_concern_waits_for_the_childs_lock_and_then_matches_the_child(
+    app: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a concern takes its child's locks before it looks for the child. A second
+    concern about the child, arriving while the first has written its rows but not committed
+    them, waits for those locks, then matches the first's child (one identity) and takes the
+    next reference number."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the child's locks are PostgreSQL's")
+    from referral import db
+    from referral.db import unit_of_work
+    from referral.models import Child
+    from referral.models.types import utcnow
+    from referral.services import people
+
+    suffix = uuid.uuid4().hex[:8]
+    area = f"wait-{suffix}"
+    prefix = "W" + "".join(chr(65 + int(c, 16) % 26) for c in suffix[:5])
+    with app.app_context(), unit_of_work() as session:
+        people.add_area(session, area, "Wait", prefix)
+        user = people.create_user(
+            session, f"pc-{suffix}", "police", "practitioner", [area], PASSWORD
+        )
+        token = people.create_token(session, user.username, "write", utcnow())
+    body = concern_body(area=area, family_name=f"Wait{prefix}")
+    first_written, first_may_commit = threading.Event(), threading.Event()
+    committing = db.commit_before_answering
+
+    def first_waits_before_committing() -> None:
+        if threading.current_thread().name == "first":
+            first_written.set()
+            assert first_may_commit.wait(30)
+        committing()
+
+    monkeypatch.setattr(db, "commit_before_answering", first_waits_before_committing)
+    answers: dict[str, Any] = {}
+
+    def record(name: str) -> None:
+        answer = app.test_client().post(
+            "/api/v1/referrals", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        answers[name] = (answer.status_code, answer.get_json())
+
+    first = threading.Thread(target=record, args=("first",), name="first")
+    second = threading.Thread(target=record, args=("second",), name="second")
+    first.start()
+    try:
+        assert first_written.wait(30)  # its rows written, its locks held, not committed
+        second.start()
+        _wait_for_the_childs_lock(app, body)
+    finally:
+        first_may_commit.set()
+        first.join(30)
+        if second.ident is not None:  # started
+            second.join(30)
+    assert answers["first"][0] == 201, answers
+    assert answers["first"][1]["child_match"] is None  # new
+    assert answers["second"][0] == 201, answers
+    assert answers["second"][1]["child_match"] == {"kind": "possible", "areas": [area]}
+    numbers = [int(answers[n][1]["reference"].rsplit("-", 1)[1]) for n in ("first", "second")]
+    assert numbers == [1, 2]
+    with app.app_context(), unit_of_work() as session:
+        identities = session.scalar(
+            select(func.count(func.distinct(Child.identity_id))).where(
+                Child.family_name == body["child"]["family_name"]
+            )
+        )
+        records = session.scalar(
+            select(func.count()).where(Child.family_name == body["child"]["family_name"])
+        )
+    assert (identities, records) == (1, 2)
