@@ -55,6 +55,17 @@ def sqlite_busy(exc: BaseException | None) -> bool:
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
+#: PostgreSQL's SQLSTATEs for a transaction it refused so that another could go on: a deadlock
+#: broken, a serialisable transaction that could not be ordered. It wrote nothing, and the
+#: same request made again normally succeeds.
+_REFUSED_TO_LET_ANOTHER_GO_ON = frozenset({"40P01", "40001"})
+
+
+def refused_for_another(exc: BaseException | None) -> bool:
+    """Whether `exc` is PostgreSQL refusing this transaction so that another could go on."""
+    return getattr(exc, "sqlstate", None) in _REFUSED_TO_LET_ANOTHER_GO_ON
+
+
 def insert_for(dialect: str, table: Any) -> Any:
     """INSERT for `dialect` ("postgresql" or "sqlite"), with its ON CONFLICT clauses."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from referral.db import sqlite_busy
+from referral.db import refused_for_another, sqlite_busy
 
 PROBLEM_TYPE_BASE = "https://referral-engine.invalid/problems/"
 
@@ -138,9 +138,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(sqlite3.OperationalError)
     @app.errorhandler(DBAPIError)
     def _database_unavailable(exc: Exception) -> Any:
-        if sqlite_busy(exc.orig if isinstance(exc, DBAPIError) else exc):
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        if sqlite_busy(orig):
             # SQLite's write lock stayed taken for the whole busy timeout: nothing was written
             detail = "The database is busy and nothing was recorded; try again in a moment."
+        elif refused_for_another(orig):
+            # PostgreSQL broke a deadlock (or could not order a transaction) by refusing this one
+            detail = (
+                "A change recorded at the same moment conflicted with this one, and nothing of "
+                "this one was recorded; try again."
+            )
         elif isinstance(exc, DBAPIError) and exc.connection_invalidated:
             # the server went away mid-request (a restart): the pool connects again next time
             detail = (

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,26 @@ def test_a_childs_lock_is_held_within_its_own_database_schema(tmp_path: Path) ->
             same.execute(_LOCK_CHILD_KEYS, keys)
 
 
+def _wait_for_a_lock(app: Flask, key: int) -> None:
+    """Until a transaction waits for the advisory lock `key` (64 bits)."""
+    from referral import db
+
+    waiting = text(  # as pg_locks lists a 64-bit advisory lock
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND classid = :high AND objid = :low AND objsubid = 1"
+    )
+    key_parts = {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF}
+    with app.app_context():
+        session = db.session()
+        for _ in range(300):
+            found = session.scalar(waiting, key_parts)
+            session.rollback()
+            if found:
+                return
+            time.sleep(0.05)
+    pytest.fail("no transaction waited for the lock")
+
+
 def _wait_for_the_childs_lock(app: Flask, body: dict[str, Any]) -> None:
     """Until a transaction waits for the lock on the child's name and date of birth."""
     from referral import db
@@ -235,18 +256,8 @@ def _wait_for_the_childs_lock(app: Flask, body: dict[str, Any]) -> None:
         key = session.scalar(
             text("SELECT hashtextextended(current_schema() || ' ' || :k, 0)"), {"k": birth_key}
         )
-        waiting = text(  # as pg_locks lists a 64-bit advisory lock
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-            "AND classid = :high AND objid = :low AND objsubid = 1"
-        )
-        key_parts = {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF}
-        for _ in range(300):
-            found = session.scalar(waiting, key_parts)
-            session.rollback()
-            if found:
-                return
-            time.sleep(0.05)
-    pytest.fail("the second concern never waited for the child's lock")
+        session.rollback()
+    _wait_for_a_lock(app, key)
 
 
 def test_a_concern_waits_for_the_childs_lock_and_then_matches_the_child(
@@ -320,3 +331,67 @@ def test_a_concern_waits_for_the_childs_lock_and_then_matches_the_child(
             select(func.count()).where(Child.family_name == body["child"]["family_name"])
         )
     assert (identities, records) == (1, 2)
+
+
+def test_a_concern_refused_to_break_a_deadlock_is_a_503_and_records_nothing(
+    app: Flask, database_url: str
+) -> None:
+    """PostgreSQL: a transaction elsewhere (another process recording several children in one
+    transaction) holds one of a child's locks and then wants the other, which this concern
+    holds. PostgreSQL breaks the deadlock by refusing the concern: the answer is a 503 to try
+    again, with nothing recorded, and the same concern made again is recorded."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the child's locks are PostgreSQL's")
+    from referral.db import unit_of_work
+    from referral.demo import chi_number
+    from referral.models import Referral
+    from referral.models.types import utcnow
+    from referral.services import people
+    from referral.services.referrals import MatchedBy, _child_keys
+
+    suffix = uuid.uuid4().hex[:8]
+    area = f"dead-{suffix}"
+    prefix = "D" + "".join(chr(65 + int(c, 16) % 26) for c in suffix[:5])
+    with app.app_context(), unit_of_work() as session:
+        people.add_area(session, area, "Deadlock", prefix)
+        user = people.create_user(
+            session, f"pc-{suffix}", "police", "practitioner", [area], PASSWORD
+        )
+        token = people.create_token(session, user.username, "write", utcnow())
+    chi = chi_number(date(2016, 4, 2), male=False)  # the concern's child's date of birth
+    body = concern_body(area=area, family_name=f"Dead{prefix}", chi_number=chi)
+    headers = {"Authorization": f"Bearer {token}"}
+    engine = create_engine(database_url)
+    answers: list[Any] = []
+    try:
+        with engine.connect() as other:
+            hashed = text("SELECT hashtextextended(current_schema() || ' ' || :k, 0)")
+            low, high = sorted(
+                other.execute(hashed, {"k": k}).scalar_one()
+                for k in _child_keys(MatchedBy.of(body["child"]))
+            )
+            other.execute(text("SET deadlock_timeout = '20s'"))  # the concern notices first
+            other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": high})
+
+            def record() -> None:
+                client = app.test_client()
+                answers.append(client.post("/api/v1/referrals", json=body, headers=headers))
+
+            concern = threading.Thread(target=record)
+            concern.start()
+            _wait_for_a_lock(app, high)  # the concern holds `low` and waits for `high`
+            other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": low})  # the cycle
+            concern.join(30)
+            other.rollback()
+    finally:
+        engine.dispose()
+    refused = answers[0]
+    assert refused.status_code == 503, refused.get_json()
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.get_json()["type"].endswith("database-unavailable")
+    assert "nothing of this one was recorded" in refused.get_json()["detail"]
+    with app.app_context(), unit_of_work() as session:
+        recorded = select(func.count()).select_from(Referral).join(Referral.area)
+        assert session.scalar(recorded.where(text("areas.slug = :a")), {"a": area}) == 0
+    again = app.test_client().post("/api/v1/referrals", json=body, headers=headers)
+    assert again.status_code == 201, again.get_json()
