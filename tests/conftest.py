@@ -23,7 +23,7 @@ os.environ.setdefault("REFERRAL_ENV", "testing")
 os.environ.setdefault("REFERRAL_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("REFERRAL_AUDIT_KEY", "test-audit-key-not-for-production")
 
-PG_URL = os.environ.get("REFERRAL_TEST_DATABASE_URL")
+PG_URL = os.environ.get("REFERRAL_TEST_DATABASE_URL") or None  # set but empty: not set
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 PASSWORD = "correct horse battery"
 
