@@ -159,6 +159,34 @@ def _recorder(url: str, token: str, body: dict[str, Any], barrier: Any, results:
     app.extensions["referral.db"].engine.dispose()
 
 
+def _area_with_officers(app: Flask, name: str, officers: int = 1) -> tuple[str, str, list[str]]:
+    """An area of its own, named `name` with a suffix: its slug, its reference prefix, and a
+    write token for each of `officers` police practitioners in it."""
+    from referral.db import unit_of_work
+    from referral.models.types import utcnow
+    from referral.services import people
+
+    suffix = uuid.uuid4().hex[:8]
+    area = f"{name.lower()}-{suffix}"
+    prefix = name[0].upper() + "".join(chr(65 + int(c, 16) % 26) for c in suffix[:5])
+    with app.app_context(), unit_of_work() as session:
+        people.add_area(session, area, name, prefix)
+        tokens = []
+        for i in range(officers):
+            user = people.create_user(
+                session, f"pc{i}-{suffix}", "police", "practitioner", [area], PASSWORD
+            )
+            tokens.append(people.create_token(session, user.username, "write", utcnow()))
+    return area, prefix, tokens
+
+
+def _lock_key(connection: Any, key: str) -> int:
+    """The advisory lock a child's `key` is in the connection's schema, as `_LOCK_CHILD_KEYS`
+    makes it."""
+    hashed = text("SELECT hashtextextended(current_schema() || ' ' || :k, 0)")
+    return int(connection.execute(hashed, {"k": key}).scalar_one())
+
+
 def test_concerns_recorded_at_once_in_a_new_area_get_consecutive_references(
     app: Flask, database_url: str
 ) -> None:
@@ -167,20 +195,8 @@ def test_concerns_recorded_at_once_in_a_new_area_get_consecutive_references(
     concerns about one child: the first is new, and every other one matches it."""
     from referral.db import unit_of_work
     from referral.models import Child
-    from referral.models.types import utcnow
-    from referral.services import people
 
-    suffix = uuid.uuid4().hex[:8]
-    area = f"count-{suffix}"
-    prefix = "C" + "".join(chr(65 + int(c, 16) % 26) for c in suffix[:5])
-    with app.app_context(), unit_of_work() as session:
-        people.add_area(session, area, "Count", prefix)
-        tokens = []
-        for i in range(WORKERS):
-            user = people.create_user(
-                session, f"pc{i}-{suffix}", "police", "practitioner", [area], PASSWORD
-            )
-            tokens.append(people.create_token(session, user.username, "write", utcnow()))
+    area, prefix, tokens = _area_with_officers(app, "Count", WORKERS)
     # a child of its own too: matching looks across areas, and these rows are committed
     body = concern_body(area=area, family_name=f"Count{prefix}")
     outcomes = _at_once(_recorder, [(database_url, t, body) for t in tokens])
@@ -252,10 +268,7 @@ def _wait_for_the_childs_lock(app: Flask, body: dict[str, Any]) -> None:
 
     with app.app_context():
         session = db.session()
-        birth_key = _child_keys(MatchedBy.of(body["child"]))[-1]
-        key = session.scalar(
-            text("SELECT hashtextextended(current_schema() || ' ' || :k, 0)"), {"k": birth_key}
-        )
+        key = _lock_key(session, _child_keys(MatchedBy.of(body["child"]))[-1])
         session.rollback()
     _wait_for_a_lock(app, key)
 
@@ -272,18 +285,8 @@ def test_a_concern_waits_for_the_childs_lock_and_then_matches_the_child(
     from referral import db
     from referral.db import unit_of_work
     from referral.models import Child
-    from referral.models.types import utcnow
-    from referral.services import people
 
-    suffix = uuid.uuid4().hex[:8]
-    area = f"wait-{suffix}"
-    prefix = "W" + "".join(chr(65 + int(c, 16) % 26) for c in suffix[:5])
-    with app.app_context(), unit_of_work() as session:
-        people.add_area(session, area, "Wait", prefix)
-        user = people.create_user(
-            session, f"pc-{suffix}", "police", "practitioner", [area], PASSWORD
-        )
-        token = people.create_token(session, user.username, "write", utcnow())
+    area, prefix, (token,) = _area_with_officers(app, "Wait")
     body = concern_body(area=area, family_name=f"Wait{prefix}")
     first_written, first_may_commit = threading.Event(), threading.Event()
     committing = db.commit_before_answering
@@ -345,19 +348,9 @@ def test_a_concern_refused_to_break_a_deadlock_is_a_503_and_records_nothing(
     from referral.db import unit_of_work
     from referral.demo import chi_number
     from referral.models import Referral
-    from referral.models.types import utcnow
-    from referral.services import people
     from referral.services.referrals import MatchedBy, _child_keys
 
-    suffix = uuid.uuid4().hex[:8]
-    area = f"dead-{suffix}"
-    prefix = "D" + "".join(chr(65 + int(c, 16) % 26) for c in suffix[:5])
-    with app.app_context(), unit_of_work() as session:
-        people.add_area(session, area, "Deadlock", prefix)
-        user = people.create_user(
-            session, f"pc-{suffix}", "police", "practitioner", [area], PASSWORD
-        )
-        token = people.create_token(session, user.username, "write", utcnow())
+    area, prefix, (token,) = _area_with_officers(app, "Deadlock")
     chi = chi_number(date(2016, 4, 2), male=False)  # the concern's child's date of birth
     body = concern_body(area=area, family_name=f"Dead{prefix}", chi_number=chi)
     headers = {"Authorization": f"Bearer {token}"}
@@ -365,11 +358,8 @@ def test_a_concern_refused_to_break_a_deadlock_is_a_503_and_records_nothing(
     answers: list[Any] = []
     try:
         with engine.connect() as other:
-            hashed = text("SELECT hashtextextended(current_schema() || ' ' || :k, 0)")
-            low, high = sorted(
-                other.execute(hashed, {"k": k}).scalar_one()
-                for k in _child_keys(MatchedBy.of(body["child"]))
-            )
+            keys = _child_keys(MatchedBy.of(body["child"]))
+            low, high = sorted(_lock_key(other, k) for k in keys)
             other.execute(text("SET deadlock_timeout = '20s'"))  # the concern notices first
             other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": high})
 
