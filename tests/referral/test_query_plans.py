@@ -84,3 +84,44 @@ def test_the_check_sees_a_query_no_index_serves(app: Flask, db_connection: Any) 
         pytest.skip("plans are read on PostgreSQL, the production database")
     statement = "SELECT id FROM referrals WHERE concern_summary = %(summary)s"
     assert _sequential_scans(db_connection, statement, {"summary": "x"})
+
+
+#: children grown to, after the plans were made on a small table
+GROWN_TO = 20_000
+
+_ADD_CHILDREN = """
+WITH made AS (
+    INSERT INTO child_identities (created_at)
+    SELECT now() FROM generate_series(1, %(n)s) RETURNING id
+)
+INSERT INTO children (identity_id, given_name, family_name, name_key, date_of_birth, created_at)
+SELECT id, 'Grown', 'Child' || id, 'grown|child' || id, DATE '2012-01-01', now() FROM made
+"""
+
+_SEQUENTIAL_SCANS = """
+SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables
+WHERE schemaname = current_schema() AND relname IN ('children', 'child_identities')
+"""
+
+
+def test_recording_a_concern_reads_no_whole_table_of_children_once_it_has_grown(
+    as_user: Any, db_connection: Any
+) -> None:
+    """A concern is matched by the child's keys and its rows' foreign keys checked by key,
+    whatever the size of the children's tables when the connection first planned them.
+
+    A new deployment's tables are analysed while small, and each connection keeps its plans.
+    With autovacuum off nothing analyses them again, so a plan made then for a few hundred
+    children must still look up by key at tens of thousands. Counted in the transaction:
+    `pg_stat_xact_user_tables` counts the scans this transaction began."""
+    if db_connection.dialect.name != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    db_connection.exec_driver_sql(_ADD_CHILDREN, {"n": 200})
+    db_connection.exec_driver_sql("ANALYZE children, child_identities")
+    for n in range(12):  # prepared, then planned once for every run (psycopg, PostgreSQL)
+        create(as_user, given_name=f"Early{n}")
+    db_connection.exec_driver_sql(_ADD_CHILDREN, {"n": GROWN_TO})
+    before = db_connection.exec_driver_sql(_SEQUENTIAL_SCANS).scalar_one()
+    create(as_user, given_name="Late")
+    after = db_connection.exec_driver_sql(_SEQUENTIAL_SCANS).scalar_one()
+    assert after == before
