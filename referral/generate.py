@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import JSON, Engine, func, select
 from sqlalchemy.orm import Session
 
+from referral.db import Base
 from referral.models import (
     AccessLogEntry,
     Approval,
@@ -3238,7 +3239,10 @@ def _in_processes(
 
 
 def _finish(engine: Engine, references: dict[tuple[int, int], int]) -> None:
-    """Every id sequence past the highest id, every reference counter past the numbers given."""
+    """Every id sequence past the highest id, every reference counter past the numbers given;
+    on PostgreSQL, the planner's statistics of every table made anew, as after any bulk load
+    (with autovacuum off, nothing else would: the planner would go on planning for the tables
+    as they were before the load)."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -3247,6 +3251,10 @@ def _finish(engine: Engine, references: dict[tuple[int, int], int]) -> None:
             for model in Ids.TABLES:
                 cursor.execute(_setval(model.__tablename__))
         _save_references(cursor, references, postgres=postgres)
+        if postgres:
+            quote = engine.dialect.identifier_preparer.quote
+            tables = ", ".join(quote(name) for name in Base.metadata.tables)
+            cursor.execute(f"ANALYZE {tables}")
         raw.commit()
     finally:
         raw.close()
