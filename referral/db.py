@@ -71,27 +71,43 @@ def insert_for(dialect: str, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def column_values(obj: Any) -> dict[str, Any]:
-    """A new object's row, by column name: what it was given, else each column's default (set
-    on the object too), else None; a primary key the database generates is left out."""
-    mapper = inspect(type(obj))
-    values: dict[str, Any] = {}
+#: what `column_values` gives a column the object was not given: `_NUMBERED` leaves it out
+_NUMBERED = object()
+
+
+@cache
+def _row_plan(cls: type) -> tuple[tuple[str, str, Any], ...]:
+    """Each column of a model's row, once per model: its attribute, its name, and what it takes
+    when not given (a version's first number, the column's default, else None)."""
+    mapper = inspect(cls)
+    plan = []
     for prop in mapper.column_attrs:
         column = prop.columns[0]
         if not isinstance(column, Column):  # a value read by a query (Referral.agency_list)
             continue
-        if prop.key in obj.__dict__:
-            values[column.name] = obj.__dict__[prop.key]
-        elif column is mapper.version_id_col:
-            values[column.name] = 1
+        if column is mapper.version_id_col:
+            default: Any = 1
         elif column.default is not None:
-            arg = cast(Any, column.default).arg  # a scalar or a callable (the models have no other)
-            values[column.name] = arg(None) if callable(arg) else arg
+            default = cast(Any, column.default).arg  # a scalar or a callable (no other kind)
         elif not column.primary_key:
-            values[column.name] = None
+            default = None
         else:
-            continue
-        setattr(obj, prop.key, values[column.name])
+            default = _NUMBERED
+        plan.append((prop.key, column.name, default))
+    return tuple(plan)
+
+
+def column_values(obj: Any) -> dict[str, Any]:
+    """A new object's row, by column name: what it was given, else each column's default (set
+    on the object too), else None; a primary key the database generates is left out."""
+    given = obj.__dict__
+    values: dict[str, Any] = {}
+    for key, name, default in _row_plan(type(obj)):
+        if key in given:
+            values[name] = given[key]
+        elif default is not _NUMBERED:
+            values[name] = default(None) if callable(default) else default
+            setattr(obj, key, values[name])
     return values
 
 
