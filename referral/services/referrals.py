@@ -501,10 +501,11 @@ class ChildMatch:
         return sorted({r.area for r in self.referrals})
 
 
-# built once: every concern recorded (and every match previewed) runs one or both
-_IDENTITY_BY_CHI = select(ChildIdentity).where(ChildIdentity.chi_number == bindparam("chi"))
+# built once: every concern recorded (and every match previewed) runs one or both; they read
+# ids (the identity itself is loaded only when one matches: most children are new)
+_IDENTITY_BY_CHI = select(ChildIdentity.id).where(ChildIdentity.chi_number == bindparam("chi"))
 _IDENTITIES_BY_NAME_AND_BIRTH = (
-    select(ChildIdentity)
+    select(ChildIdentity.id, ChildIdentity.chi_number)
     .join(Child, Child.identity_id == ChildIdentity.id)
     .where(Child.name_key == bindparam("key"), Child.date_of_birth == bindparam("birth"))
     .order_by(ChildIdentity.id)
@@ -527,17 +528,18 @@ class MatchedBy(NamedTuple):
 def _known_identity(session: Session, by: MatchedBy) -> tuple[str, ChildIdentity | None]:
     """How a child's details match a child already known: ("chi" or "possible", its identity),
     or ("new", None). Only reads: the same answer for a preview and for the record made."""
+    connection = session.connection()
     if by.chi:
-        identity = session.scalars(_IDENTITY_BY_CHI, {"chi": by.chi}).one_or_none()
-        if identity is not None:
-            return "chi", identity
+        found = connection.execute(_IDENTITY_BY_CHI, {"chi": by.chi}).scalar_one_or_none()
+        if found is not None:
+            return "chi", session.get_one(ChildIdentity, found)
     if by.birth is not None:
         same = {"key": by.name, "birth": by.birth}
-        candidates = session.scalars(_IDENTITIES_BY_NAME_AND_BIRTH, same).all()
+        candidates = connection.execute(_IDENTITIES_BY_NAME_AND_BIRTH, same).all()
         # a known CHI number that differs is a different child
-        found = next((c for c in candidates if not by.chi or c.chi_number is None), None)
+        found = next((c.id for c in candidates if not by.chi or c.chi_number is None), None)
         if found is not None:
-            return "possible", found
+            return "possible", session.get_one(ChildIdentity, found)
     return "new", None
 
 
