@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    literal_column,
     select,
     text,
 )
@@ -177,7 +178,7 @@ class Referral(Base):
     #: would repeat the whole row, its JSON documents decoded again, once per agency. Kept,
     #: not expired, when the referral's row is written: `record_agencies` keeps it up to date
     agency_list: Mapped[str | None] = column_property(
-        select(func.aggregate_strings(ReferralAgency.agency, ","))
+        select(func.aggregate_strings(ReferralAgency.agency, literal_column("','")))
         .where(ReferralAgency.referral_id == id)
         .correlate_except(ReferralAgency)
         .scalar_subquery(),
