@@ -32,7 +32,18 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import BindParameter, Table, TextClause, bindparam, event, insert, inspect, text
+from sqlalchemy import (
+    BindParameter,
+    Table,
+    TextClause,
+    TextualSelect,
+    bindparam,
+    column,
+    event,
+    insert,
+    inspect,
+    text,
+)
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -113,7 +124,9 @@ def _referral_update(columns: tuple[str, ...]) -> tuple[str, list[BindParameter[
 
 
 @cache
-def _write_at_commit(columns: tuple[str, ...] = (), tables: tuple[Table, ...] = ()) -> TextClause:
+def _write_at_commit(
+    columns: tuple[str, ...] = (), tables: tuple[Table, ...] = ()
+) -> TextualSelect:
     """The commit's statement; with `columns`, also writing those of one referral, and with
     `tables`, the rows waiting for each (one statement for each: a trigger changes the same
     columns and appends to the same tables)."""
@@ -129,7 +142,10 @@ def _write_at_commit(columns: tuple[str, ...] = (), tables: tuple[Table, ...] = 
         updated=f"updated AS ({updated} RETURNING 1), " if columns else "",
         updated_count=", (SELECT count(*) FROM updated) AS updated" if columns else "",
     )
-    return text(statement).bindparams(*binds)
+    # its answer's columns named: SQLAlchemy then reads the cursor's description once, not on
+    # every commit
+    answer = ("placed", "ids", *(("updated",) if columns else ()))
+    return text(statement).bindparams(*binds).columns(*(column(name) for name in answer))
 
 
 @cache
