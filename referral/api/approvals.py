@@ -27,7 +27,7 @@ class ApprovalPageOut(Schema):
 
 
 @blp.route("/approvals", methods=["GET"])
-@blp.arguments(ApprovalListArgs, location="query", unknown=RAISE)
+@blp.arguments(ApprovalListArgs(), location="query", unknown=RAISE)
 @blp.response(200, ApprovalPageOut)
 def list_approvals(args: dict[str, Any]) -> Any:
     """Approvals you may decide or that you requested, newest first; filter by `status`."""
@@ -59,7 +59,7 @@ def list_approvals(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/approvals/<approval_id>/decision", methods=["POST"])
-@blp.arguments(ApprovalDecisionRequest)
+@blp.arguments(ApprovalDecisionRequest())
 @blp.response(200, ApprovalOut)
 def decide(body: dict[str, Any], approval_id: str) -> Any:
     """Approve (the transition is applied at once) or reject, with a comment."""

@@ -33,7 +33,7 @@ def _reader() -> Principal:
 
 
 @blp.route("/changes", methods=["GET"])
-@blp.arguments(ChangesArgs, location="query", unknown=RAISE)
+@blp.arguments(ChangesArgs(), location="query", unknown=RAISE)
 @blp.response(200, ChangesOut)
 def changes(args: dict[str, Any]) -> Any:
     """Every event you can see, in commit order, after the cursor `after`.
@@ -59,7 +59,7 @@ def changes(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/exports/referrals", methods=["GET"])
-@blp.arguments(ExportArgs, location="query", unknown=RAISE)
+@blp.arguments(ExportArgs(), location="query", unknown=RAISE)
 @blp.response(
     200,
     description="The referrals you can see (with the list's filters), one a row, streamed.",

@@ -78,7 +78,7 @@ def list_exercises() -> Any:
 
 
 @blp.route("/exercises", methods=["POST"])
-@blp.arguments(ExerciseCreate)
+@blp.arguments(ExerciseCreate())
 @blp.response(201, ExerciseOut)
 def create(body: dict[str, Any]) -> Any:
     """Auditors: draw an exercise's sample; 422 when the population is smaller than the sample."""
@@ -103,7 +103,7 @@ def get(exercise_id: str) -> Any:
 
 
 @blp.route("/exercises/<exercise_id>/assignments", methods=["POST"])
-@blp.arguments(AssignmentRequest)
+@blp.arguments(AssignmentRequest())
 @blp.response(201, ExerciseOut)
 def assign(body: dict[str, Any], exercise_id: str) -> Any:
     """Auditors: two readers of two agencies for a sampled record; neither in its events."""
@@ -138,7 +138,7 @@ def record(exercise_id: str, referral_id: str) -> Any:
 
 
 @blp.route("/exercises/<exercise_id>/records/<referral_id>/reading", methods=["PUT"])
-@blp.arguments(ReadingRequest)
+@blp.arguments(ReadingRequest())
 @blp.response(200, ReadingOut)
 def put_reading(body: dict[str, Any], exercise_id: str, referral_id: str) -> Any:
     """An assigned reader's own answers, as a draft or submitted (then they never change)."""
@@ -192,7 +192,7 @@ def moderation_queue(exercise_id: str) -> Any:
 
 
 @blp.route("/exercises/<exercise_id>/moderation", methods=["POST"])
-@blp.arguments(ModerationRequest)
+@blp.arguments(ModerationRequest())
 @blp.response(201, ModerationOut)
 def moderate(body: dict[str, Any], exercise_id: str) -> Any:
     """Auditors: the agreed grade for a question in moderation, and the reason."""
@@ -214,7 +214,7 @@ def moderate(body: dict[str, Any], exercise_id: str) -> Any:
 
 
 @blp.route("/exercises/<exercise_id>/results", methods=["GET"])
-@blp.arguments(ResultsArgs, location="query", unknown=RAISE)
+@blp.arguments(ResultsArgs(), location="query", unknown=RAISE)
 @blp.response(200, ResultsOut)
 @blp.doc(
     responses={
@@ -244,7 +244,7 @@ def results(args: dict[str, Any], exercise_id: str) -> Any:
 
 
 @blp.route("/exercises/<exercise_id>/records/<referral_id>/feedback/<respondent>", methods=["PUT"])
-@blp.arguments(FeedbackRequest)
+@blp.arguments(FeedbackRequest())
 @blp.response(204)
 def feedback(body: dict[str, Any], exercise_id: str, referral_id: str, respondent: str) -> Any:
     """Auditors: a sampled record's child (`child`) or parents and carers (`parents_carers`):
@@ -266,7 +266,7 @@ def feedback(body: dict[str, Any], exercise_id: str, referral_id: str, responden
 
 
 @blp.route("/exercises/<exercise_id>/highlights", methods=["POST"])
-@blp.arguments(HighlightRequest)
+@blp.arguments(HighlightRequest())
 @blp.response(201, HighlightOut)
 def highlight(body: dict[str, Any], exercise_id: str) -> Any:
     """Auditors: mark a reader's evidence as a strength or an area for improvement."""
@@ -277,7 +277,7 @@ def highlight(body: dict[str, Any], exercise_id: str) -> Any:
 
 
 @blp.route("/exercises/<exercise_id>/close", methods=["POST"])
-@blp.arguments(CloseRequest)
+@blp.arguments(CloseRequest())
 @blp.response(200, ExerciseOut)
 def close(body: dict[str, Any], exercise_id: str) -> Any:
     """Auditors: close the exercise; its readers lose access to its records."""

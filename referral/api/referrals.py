@@ -97,7 +97,7 @@ def create() -> Any:
 
 
 @blp.route("/referrals", methods=["GET"])
-@blp.arguments(ReferralListArgs, location="query", unknown=RAISE)
+@blp.arguments(ReferralListArgs(), location="query", unknown=RAISE)
 @blp.response(200, ReferralListOut)
 def list_referrals(args: dict[str, Any]) -> Any:
     """Referrals you can see, oldest change first; follow `next_cursor` for more."""
@@ -140,7 +140,7 @@ def correct(referral_id: str) -> Any:
 
 @blp.route("/referrals/<referral_id>/transitions", methods=["POST"])
 @blp.doc(parameters=[OPTIONAL_IF_MATCH])
-@blp.arguments(TransitionRequest)
+@blp.arguments(TransitionRequest())
 @blp.response(200, TransitionOut)
 @blp.alt_response(202, schema=ApprovalOut, description="The decision needs approval: it is pending")
 def fire(body: dict[str, Any], referral_id: str) -> Any:
@@ -175,7 +175,7 @@ def fire(body: dict[str, Any], referral_id: str) -> Any:
 
 
 @blp.route("/referrals/<referral_id>/events", methods=["GET"])
-@blp.arguments(PageArgs, location="query", unknown=RAISE)
+@blp.arguments(PageArgs(), location="query", unknown=RAISE)
 @blp.response(200, EventPageOut)
 def events(args: dict[str, Any], referral_id: str) -> Any:
     """The referral's audit trail, oldest first."""
@@ -196,7 +196,7 @@ def chronology(referral_id: str) -> Any:
 
 
 @blp.route("/referrals/<referral_id>/access-log", methods=["GET"])
-@blp.arguments(AccessLogPageArgs, location="query", unknown=RAISE)
+@blp.arguments(AccessLogPageArgs(), location="query", unknown=RAISE)
 @blp.response(200, AccessLogPageOut)
 def access_log(args: dict[str, Any], referral_id: str) -> Any:
     """Who read this referral (supervisors, senior managers and auditors of its area)."""

@@ -80,7 +80,7 @@ def suppressed_for(principal: Principal) -> bool:
 
 
 @blp.route("/reports/indicators")
-@blp.arguments(IndicatorArgs, location="query")
+@blp.arguments(IndicatorArgs(), location="query")
 @blp.doc(
     responses={
         "200": {

@@ -47,7 +47,7 @@ def requested_definition(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/workflow")
-@blp.arguments(VersionArgs, location="query")
+@blp.arguments(VersionArgs(), location="query")
 @blp.response(200, WorkflowOut)
 def workflow_definition(args: dict[str, Any]) -> dict[str, Any]:
     """States, triggers with their field specifications, roles, approvals and timescale rules.
@@ -62,7 +62,7 @@ def workflow_definition(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/workflow/diagram")
-@blp.arguments(DiagramArgs, location="query")
+@blp.arguments(DiagramArgs(), location="query")
 @blp.doc(
     responses={
         "200": {
