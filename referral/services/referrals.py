@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ARRAY,
+    Date,
     String,
     Table,
     Text,
@@ -529,17 +530,27 @@ def _known_identity(session: Session, by: MatchedBy) -> tuple[str, ChildIdentity
     """How a child's details match a child already known: ("chi" or "possible", its identity),
     or ("new", None). Only reads: the same answer for a preview and for the record made."""
     connection = session.connection()
+    by_chi = None
     if by.chi:
-        found = connection.execute(_IDENTITY_BY_CHI, {"chi": by.chi}).scalar_one_or_none()
-        if found is not None:
-            return "chi", session.get_one(ChildIdentity, found)
-    if by.birth is not None:
+        by_chi = connection.execute(_IDENTITY_BY_CHI, {"chi": by.chi}).scalar_one_or_none()
+    candidates: Sequence[Any] = ()
+    if by_chi is None and by.birth is not None:
         same = {"key": by.name, "birth": by.birth}
         candidates = connection.execute(_IDENTITIES_BY_NAME_AND_BIRTH, same).all()
-        # a known CHI number that differs is a different child
-        found = next((c.id for c in candidates if not by.chi or c.chi_number is None), None)
-        if found is not None:
-            return "possible", session.get_one(ChildIdentity, found)
+    return _chosen(session, by, by_chi, candidates)
+
+
+def _chosen(
+    session: Session, by: MatchedBy, by_chi: int | None, candidates: Sequence[Any]
+) -> tuple[str, ChildIdentity | None]:
+    """The identity with the child's CHI number, else the first with its name and date of birth
+    (`candidates`, by id) that has no other CHI number: a known CHI number that differs is a
+    different child."""
+    if by_chi is not None:
+        return "chi", session.get_one(ChildIdentity, by_chi)
+    found = next((c.id for c in candidates if not by.chi or c.chi_number is None), None)
+    if found is not None:
+        return "possible", session.get_one(ChildIdentity, found)
     return "new", None
 
 
@@ -558,14 +569,22 @@ def _matched_referrals(session: Session, identity: ChildIdentity) -> list[Matche
     return [MatchedReferral(*row) for row in found]
 
 
-#: PostgreSQL: a lock for each of a child's keys, held to the end of the transaction. Advisory
-#: locks belong to the whole database, so each key is the schema's name with the child's, as
-#: a 64-bit hash; every writer takes its locks in ascending order of it.
-_LOCK_CHILD_KEYS = text(
-    "SELECT pg_advisory_xact_lock(s.k) FROM ("
-    "SELECT hashtextextended(current_schema() || ' ' || t, 0) AS k "
-    "FROM unnest(CAST(:keys AS TEXT[])) AS t ORDER BY 1) AS s"
-).bindparams(bindparam("keys", type_=ARRAY(Text)))
+#: PostgreSQL: a lock for each of a child's keys, held to the end of the transaction, then the
+#: identities it may be (migration 0010): one call, reading what was committed while it waited
+_LOCKED_MATCH = text(
+    "SELECT identity_id AS id, chi_number, by_chi "
+    "FROM match_child_locked(CAST(:keys AS TEXT[]), :chi, :key, :birth)"
+).bindparams(bindparam("keys", type_=ARRAY(Text)), bindparam("birth", type_=Date))
+
+
+def _locked_identity(session: Session, by: MatchedBy) -> tuple[str, ChildIdentity | None]:
+    """PostgreSQL: `_known_identity`, once the child's locks are taken."""
+    if not (keys := _child_keys(by)):
+        return "new", None  # nothing to match by, nothing to lock
+    params = {"keys": keys, "chi": by.chi, "key": by.name, "birth": by.birth}
+    rows = session.connection().execute(_LOCKED_MATCH, params).all()
+    by_chi = next((row.id for row in rows if row.by_chi), None)
+    return _chosen(session, by, by_chi, [row for row in rows if not row.by_chi])
 
 
 def _child_keys(by: MatchedBy) -> list[str]:
@@ -612,19 +631,22 @@ def _match_child(session: Session, by: MatchedBy) -> tuple[ChildMatch, bool]:
 
     Concerns about one child recorded at the same moment are matched one after the other, so
     the second matches the first's child instead of making it a second identity. On
-    PostgreSQL each takes a lock on the child's keys before it looks, held until it commits
-    (a different child's concern does not wait). On SQLite the match is read before the
-    single write lock is taken (`reading_apart`), so other writers need not wait while the
-    concern is matched and its rows are made: a child found known is matched again with the
-    lock taken, and one found new is looked for once more before its rows are written
-    (`_check_still_new`).
+    PostgreSQL each takes a lock on the child's keys, held until it commits (a different
+    child's concern does not wait), and then looks, in one call (`match_child_locked`,
+    migration 0010) that reads what was committed while it waited. On SQLite the match is
+    read before the single write lock is taken (`reading_apart`), so other writers need not
+    wait while the concern is matched and its rows are made: a child found known is matched
+    again with the lock taken, and one found new is looked for once more before its rows are
+    written (`_check_still_new`).
     """
-    if session.get_bind().dialect.name == "postgresql" and (keys := _child_keys(by)):
-        session.connection().execute(_LOCK_CHILD_KEYS, {"keys": keys})
-    with reading_apart(session) as apart:
-        kind, identity = _known_identity(session, by)
-    if apart and identity is not None:
-        kind, identity = _known_identity(session, by)  # again, the write lock taken
+    if session.get_bind().dialect.name == "postgresql":
+        kind, identity = _locked_identity(session, by)
+        apart = False
+    else:
+        with reading_apart(session) as apart:
+            kind, identity = _known_identity(session, by)
+        if apart and identity is not None:
+            kind, identity = _known_identity(session, by)  # again, the write lock taken
     if identity is None:
         identity = ChildIdentity(chi_number=by.chi)
         return ChildMatch("new", identity, []), apart  # written with the child's record

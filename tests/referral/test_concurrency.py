@@ -181,8 +181,8 @@ def _area_with_officers(app: Flask, name: str, officers: int = 1) -> tuple[str, 
 
 
 def _lock_key(connection: Any, key: str) -> int:
-    """The advisory lock a child's `key` is in the connection's schema, as `_LOCK_CHILD_KEYS`
-    makes it."""
+    """The advisory lock a child's `key` is in the connection's schema, as
+    `match_child_locked` (migration 0010) makes it."""
     hashed = text("SELECT hashtextextended(current_schema() || ' ' || :k, 0)")
     return int(connection.execute(hashed, {"k": key}).scalar_one())
 
@@ -221,24 +221,28 @@ def test_a_childs_lock_is_held_within_its_own_database_schema(tmp_path: Path) ->
     the same child waits for it; one recorded in another schema of the same database (another
     deployment, another test) does not wait, although PostgreSQL's advisory locks are shared
     by the whole database."""
-    from referral.services.referrals import _LOCK_CHILD_KEYS
+    from referral.migrate import upgrade
+    from referral.services.referrals import _LOCKED_MATCH
 
-    keys = {"keys": ["chi:0101121234", "birth:amy brown|2012-01-01"]}
+    child = {"chi": "0101121234", "key": "amy|brown", "birth": date(2012, 1, 1)}
+    keys = ["chi:0101121234", "birth:amy|brown|2012-01-01"]
     with ExitStack() as stack:
         first, second = (
             stack.enter_context(empty_database("postgresql", tmp_path, name))
             for name in ("lock_one", "lock_two")
         )
+        for url in (first, second):
+            upgrade(url)
         engines = [create_engine(url) for url in (first, first, second)]
         for engine in engines:
             stack.callback(engine.dispose)
         holder, same, other = (stack.enter_context(e.connect()) for e in engines)
-        holder.execute(_LOCK_CHILD_KEYS, keys)  # held: its transaction stays open
+        holder.execute(_LOCKED_MATCH, {"keys": keys, **child})  # held: its transaction stays open
         for waiter in (same, other):
             waiter.execute(text("SET lock_timeout = '300ms'"))
-        other.execute(_LOCK_CHILD_KEYS, keys)  # another schema: taken at once
+        other.execute(_LOCKED_MATCH, {"keys": keys, **child})  # another schema: taken at once
         with pytest.raises(OperationalError, match="lock timeout"):
-            same.execute(_LOCK_CHILD_KEYS, keys)
+            same.execute(_LOCKED_MATCH, {"keys": keys, **child})
 
 
 def _wait_for_a_lock(app: Flask, key: int) -> None:
