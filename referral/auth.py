@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from flask import Flask, g, request
+from flask import Flask, Request, g, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
@@ -170,7 +171,19 @@ def _authenticate_api() -> None:
         principal.require("read")
 
 
+class _Sessions(SecureCookieSessionInterface):
+    """The signed-cookie session of the web pages, not read for an API request with an
+    `Authorization` header: the header says who is asking (`current_principal` never falls
+    back to the session then), and an empty session sets no cookie."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(API_PATH) and "Authorization" in request.headers:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = _Sessions()
     login_manager.init_app(app)
     login_manager.login_view = "web.sign_in"
     app.before_request(_authenticate_api)
