@@ -76,10 +76,10 @@ _NUMBERED = object()
 
 
 @cache
-def _row_plan(cls: type) -> tuple[tuple[str, str, Any], ...]:
+def _row_plan(cls: Any) -> tuple[tuple[str, str, Any], ...]:
     """Each column of a model's row, once per model: its attribute, its name, and what it takes
     when not given (a version's first number, the column's default, else None)."""
-    mapper = inspect(cls)
+    mapper: Any = inspect(cls)
     plan = []
     for prop in mapper.column_attrs:
         column = prop.columns[0]
@@ -102,7 +102,7 @@ def column_values(obj: Any) -> dict[str, Any]:
     on the object too), else None; a primary key the database generates is left out."""
     given = obj.__dict__
     values: dict[str, Any] = {}
-    for key, name, default in _row_plan(type(obj)):
+    for key, name, default in _row_plan(obj.__class__):
         if key in given:
             values[name] = given[key]
         elif default is not _NUMBERED:

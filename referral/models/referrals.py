@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -178,7 +178,9 @@ class Referral(Base):
     #: would repeat the whole row, its JSON documents decoded again, once per agency. Kept,
     #: not expired, when the referral's row is written: `record_agencies` keeps it up to date
     agency_list: Mapped[str | None] = column_property(
-        select(func.aggregate_strings(ReferralAgency.agency, literal_column("','")))
+        # the separator written into the SQL: given as a string, it is bound as a parameter
+        # rendered anew into the SQL at every execution
+        select(func.aggregate_strings(ReferralAgency.agency, cast(Any, literal_column("','"))))
         .where(ReferralAgency.referral_id == id)
         .correlate_except(ReferralAgency)
         .scalar_subquery(),
