@@ -3,8 +3,9 @@
 `match_child_locked(keys, chi, name_key, birth)` takes a transaction-level advisory lock for
 each of the child's keys (the schema's name with the key, hashed, in ascending order), then
 answers the identities the child may be: the one with its CHI number (`by_chi`), then those
-whose children have its name and date of birth, by id. Which one a concern takes is decided
-by the app, as before.
+whose children have its name and date of birth, by id: the queries of `_known_identity`
+(referral/services/referrals.py), which the preview of a match still runs. Which identity a
+concern takes is decided by the app, as before.
 
 Recording a concern took the locks, then matched, in two statements: the match must read what
 was committed while it waited for the locks, and a statement reads what was committed when it

@@ -503,7 +503,9 @@ class ChildMatch:
 
 
 # built once: every concern recorded (and every match previewed) runs one or both; they read
-# ids (the identity itself is loaded only when one matches: most children are new)
+# ids (the identity itself is loaded only when one matches: most children are new). On
+# PostgreSQL a concern recorded runs the same two queries inside `match_child_locked`
+# (migration 0010), after the child's locks: a change to one is a change to both.
 _IDENTITY_BY_CHI = select(ChildIdentity.id).where(ChildIdentity.chi_number == bindparam("chi"))
 _IDENTITIES_BY_NAME_AND_BIRTH = (
     select(ChildIdentity.id, ChildIdentity.chi_number)
