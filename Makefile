@@ -13,16 +13,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/python -m compileall -q referral workflow
 	REFERRAL_ENV=development $(BIN)/referral db upgrade
 	REFERRAL_ENV=development $(BIN)/referral demo
 	@echo "Open http://127.0.0.1:5000/ (staff pages) or /api/docs (API) -- Ctrl-C to stop"
 	REFERRAL_ENV=development $(BIN)/referral run --host 127.0.0.1 --port 5000
 
+# the product's bytecode, written once: with PYTHONDONTWRITEBYTECODE set (as on some CI
+# machines) every command and server the tests start would compile its sources again
 test: $(STAMP)
+	$(BIN)/python -m compileall -q referral workflow
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python bench/workflow_bench.py
