@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from flask import Response, redirect, render_template, request, session, url_for
@@ -18,8 +19,14 @@ from workflow.fields import USERNAME_PATTERN
 USERNAME = re.compile(USERNAME_PATTERN)
 #: said for any failed sign-in, so it tells nobody which usernames exist
 FAILED = "Enter a correct username and password"
-#: checked when the username is unknown, so a wrong username takes as long as a wrong password
-_NOBODY_HASH = hash_password("no user has this password")
+
+
+@cache
+def _nobody_hash() -> str:
+    """Checked when the username is unknown, so a wrong username takes as long as a wrong
+    password. Made on first use, not on import: hashing takes a tenth of a second, which every
+    command and worker would pay at start."""
+    return hash_password("no user has this password")
 
 
 def _local_path(target: str | None) -> str:
@@ -69,7 +76,7 @@ def sign_in_post() -> Any:
     plausible = USERNAME.fullmatch(username) is not None  # never query with what cannot be one
     user = directory.active_user(db.session(), username) if plausible else None
     if user is None:
-        check_password_hash(_NOBODY_HASH, password)
+        check_password_hash(_nobody_hash(), password)
         valid = False
     else:
         valid = check_password(user, password)
