@@ -47,8 +47,13 @@ def _worker(
 
 def _at_once(target: Any, args: list[tuple[Any, ...]]) -> list[Any]:
     """`target(*a, barrier, results)` for each `a` in a process of its own, all let go at the
-    same moment; what each put on `results`."""
-    ctx = multiprocessing.get_context("spawn")
+    same moment; what each put on `results`.
+
+    The processes are forked from a server process started afresh (not from this one, whose
+    connections and threads they must not share), which has imported the app once: a process
+    of its own each, without each importing it again."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["referral.api", "referral.web", "referral.cli"])
     barrier = ctx.Barrier(len(args))
     results = ctx.Queue()
     processes = [ctx.Process(target=target, args=(*a, barrier, results)) for a in args]
