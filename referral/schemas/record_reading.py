@@ -169,7 +169,10 @@ class ReadingRequest(Schema):
         keys=fields.String(),
         values=fields.Nested(AnswerIn),
         load_default=dict,
-        metadata={"description": "by question id"},
+        metadata={
+            "description": "by question id: the ids of the exercise template's questions "
+            "(GET /api/v1/reading/templates); any other key is refused with 422"
+        },
     )
     submitted = fields.Boolean(
         load_default=False,
@@ -303,7 +306,11 @@ class FeedbackRequest(Schema):
         keys=fields.String(),
         values=fields.String(validate=validate.OneOf(ANSWERS)),
         load_default=dict,
-        metadata={"description": "feedback question id -> yes, no or partly"},
+        metadata={
+            "description": "feedback question id -> yes, no or partly: the ids of the "
+            "feedback template's questions; any other key is refused with 422, and answers "
+            "are recorded only for someone who responded"
+        },
     )
 
 
