@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-api bench-scale clean govuk-assets axe-core
+.PHONY: run test bytecode bench bench-api bench-scale clean govuk-assets axe-core
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,17 +12,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# the product's bytecode, written once: with PYTHONDONTWRITEBYTECODE set (as on some CI
+# machines) every command and server started would compile its sources again
+bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q referral workflow
+
+run: bytecode
 	REFERRAL_ENV=development $(BIN)/referral db upgrade
 	REFERRAL_ENV=development $(BIN)/referral demo
 	@echo "Open http://127.0.0.1:5000/ (staff pages) or /api/docs (API) -- Ctrl-C to stop"
 	REFERRAL_ENV=development $(BIN)/referral run --host 127.0.0.1 --port 5000
 
-# the product's bytecode, written once: with PYTHONDONTWRITEBYTECODE set (as on some CI
-# machines) every command and server the tests start would compile its sources again
-test: $(STAMP)
-	$(BIN)/python -m compileall -q referral workflow
+test: bytecode
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -113,8 +113,8 @@ def test_a_referral_through_the_pages(live: Live, new_context: Any) -> None:
 
 
 def with_javascript(live: Live, new_context: Any) -> Journey:
-    """The whole journey, each distinct page checked with axe-core on SQLite: the pages are the
-    same templates on either database, and axe is most of the journey's time."""
+    """The whole journey, each distinct page checked with axe-core on SQLite (the pages are the
+    same templates on either database; on PostgreSQL the journey only walks them)."""
     journey = Journey(live, new_context, Visits(live, "js", axe=live.backend == "sqlite"))
     # police record the concern and convene the IRD (four participants: "Add another" thrice)
     rid = journey.record_concern("pc")
