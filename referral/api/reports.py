@@ -24,7 +24,10 @@ class IndicatorArgs(Schema):
 
     from_ = fields.Date(
         data_key="from",
-        metadata={"description": "first day (default: 1 August of the current statistical year)"},
+        metadata={
+            "description": "first day (default: 1 August of the current statistical year); "
+            "a `from` after `to` is refused with 422"
+        },
     )
     to = fields.Date(metadata={"description": "last day, inclusive (default: the 31 July after)"})
     area = fields.String(
