@@ -57,7 +57,8 @@ class Directory(Protocol):
     """What validation needs to know about people and places outside the workflow."""
 
     def agency_of(self, username: str) -> str | None:
-        """The agency of an active user, or None when there is no such user."""
+        """The agency of a user the record may name to act on the referral (an active
+        practitioner, supervisor or senior manager of its area), or None."""
         ...
 
     def area_exists(self, slug: str) -> bool: ...
@@ -444,7 +445,9 @@ def _username(spec: Field, value: Any, path: str, ctx: ValidationContext, found:
         raise _Invalid("must be a username", path)
     agency_found = ctx.directory.agency_of(value)
     if agency_found is None:
-        raise _Invalid("is not a user of this system", path)
+        raise _Invalid(
+            "is not a practitioner, supervisor or senior manager working in this area", path
+        )
     if spec.agency and agency_found != spec.agency:
         raise _Invalid(f"must be a {spec.agency.replace('_', ' ')} user", path)
     return value

@@ -58,6 +58,7 @@ from referral.models import (
     User,
 )
 from referral.services.audit import append_event
+from referral.services.directory import may_be_named
 from referral.services.pending import mark_pending_stale
 from referral.services.preconditions import check_if_match
 from workflow import Actor, Engine, InvalidData, Subject, ValidationContext
@@ -83,15 +84,24 @@ from workflow.vocabulary import PRACTITIONER_ROLES
 class DbDirectory:
     """The workflow's view of users and areas, read from the database (cached per request)."""
 
-    def __init__(self, session: Session, known_areas: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        session: Session,
+        known_areas: frozenset[str] = frozenset(),
+        area_id: int | None = None,
+    ) -> None:
         self.session = session
         self._agencies: dict[str, str | None] = {}
         self._known_areas = known_areas  # slugs already read (the user's own areas)
+        self._area_id = area_id  # the referral's area, when a referral's record is checked
 
     def agency_of(self, username: str) -> str | None:
+        """The agency of a user the record may name (`may_be_named`), or None."""
         if username not in self._agencies:
-            user = self.session.scalars(select(User).where(User.username == username)).first()
-            self._agencies[username] = user.agency if user is not None and user.active else None
+            query = select(User.agency).where(
+                User.username == username, may_be_named(self._area_id)
+            )
+            self._agencies[username] = self.session.scalars(query).first()
         return self._agencies[username]
 
     def area_exists(self, slug: str) -> bool:
@@ -693,7 +703,9 @@ def validation_context(
         today = profile_today(profile, now)
     return ValidationContext(
         now=now,
-        directory=DbDirectory(session, known_areas),
+        directory=DbDirectory(
+            session, known_areas, referral.area_id if referral is not None else None
+        ),
         concern_received_at=referral.received_at if referral is not None else None,
         today=today,
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.referral.flows import create, fire, transfer_to_highland, walk
+from tests.referral.flows import create, fire, is_problem, transfer_to_highland, walk
 
 TO_REGISTER = (
     "convene_ird",
@@ -68,3 +68,35 @@ def test_every_closure_keeps_its_reason(as_user: Any, path: tuple[str, ...], rea
     assert final["state"] == "closed"
     assert final["closure_reason"] == reason
     assert final["allowed_triggers"] == []
+
+
+@pytest.mark.parametrize(
+    ("trigger", "field", "name"),
+    [
+        ("schedule_case_conference", "chair", "admin"),  # runs the system, reads no case
+        ("schedule_case_conference", "chair", "sw.hl"),  # works in Highland, not here
+        ("plan_jii", "interviewers", ["pc", "auditor"]),  # an auditor only reads
+        ("change_lead_professional", "lead_professional", "admin"),
+    ],
+)
+def test_only_someone_who_could_act_may_be_named_to(
+    as_user: Any, trigger: str, field: str, name: Any
+) -> None:
+    """A chair, an interviewer or a lead professional named who could never record what they
+    were named for would leave the referral waiting on nobody: they must be a practitioner,
+    supervisor or senior manager working in the referral's area."""
+    rid = create(as_user)["id"]
+    steps = {"change_lead_professional": ("plan_jii", "record_jii", "schedule_case_conference")}
+    walk(as_user, rid, "convene_ird", "start_investigation", *steps.get(trigger, ()))
+    if trigger == "change_lead_professional":
+        walk(as_user, rid, "register")
+    before = as_user("sw").get(f"/api/v1/referrals/{rid}").get_json()
+    refused = fire(as_user, rid, trigger, **{field: name})
+    problem = is_problem(refused, 422)
+    where = f"data.{field}.1" if isinstance(name, list) else f"data.{field}"
+    assert "practitioner, supervisor or senior manager working in this area" in str(
+        problem["errors"][where]
+    ), problem
+    after = as_user("sw").get(f"/api/v1/referrals/{rid}").get_json()
+    assert after["state"] == before["state"]
+    assert after["stages"] == before["stages"]

@@ -109,6 +109,19 @@ def test_a_practitioner_fires_a_trigger_through_the_form(client: FlaskClient, as
     assert after["stages"]["ird"]["participants"] == data("convene_ird")["participants"]
 
 
+def test_a_form_offers_only_people_who_could_act(client: FlaskClient, as_user: Any) -> None:
+    """The interviewers' choices are the practitioners, supervisors and senior managers of the
+    referral's area: not its auditor, its administrator, or a worker of another area."""
+    rid = create(as_user)["id"]
+    walk(as_user, rid, "convene_ird", "start_investigation")
+    sign_in(client, "pc")
+    page = _open(client, f"/referrals/{rid}/plan_jii")
+    boxes = re.findall(r'<input[^>]*name="interviewers"[^>]*>', page)
+    offered = {re.search(r'value="([^"]+)"', box).group(1) for box in boxes}  # type: ignore[union-attr]
+    assert {"pc", "pc2", "sw", "chair", "swsup", "swsm"} <= offered
+    assert not offered & {"auditor", "admin", "sw.hl", "teacher.hl"}, offered
+
+
 def test_add_another_adds_a_row_without_javascript(client: FlaskClient, as_user: Any) -> None:
     rid = create(as_user)["id"]
     sign_in(client, "pc")

@@ -338,7 +338,7 @@ FIELD_CASES: list[tuple[str, dict[str, Any], list[str], str]] = [
         ["lead_professional"],
         "social work",
     ),
-    ("start_investigation", {"lead_professional": "nobody"}, ["lead_professional"], "not a user"),
+    ("start_investigation", {"lead_professional": "nobody"}, ["lead_professional"], "in this area"),
     ("start_investigation", {"medical_examination": "xray"}, ["medical_examination"], "one of"),
     ("start_investigation", {"investigation_type": "triple"}, ["investigation_type"], "one of"),
     ("plan_jii", {"interviewers": ["pc.morgan"]}, ["interviewers"], "at least 2"),

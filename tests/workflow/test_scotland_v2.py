@@ -1151,7 +1151,7 @@ def test_register_records_when_the_parents_were_told_in_writing() -> None:
     ("changes", "path", "fragment"),
     [
         ({"lead_professional": "pc.morgan"}, "lead_professional", "social work"),
-        ({"lead_professional": "nobody"}, "lead_professional", "not a user"),
+        ({"lead_professional": "nobody"}, "lead_professional", "working in this area"),
         ({"lead_professional": None}, "lead_professional", "required"),
         ({"changed_on": "10/03/2026"}, "changed_on", "YYYY-MM-DD"),
         ({"changed_on": None}, "changed_on", "required"),
