@@ -374,6 +374,8 @@ class ConferenceMeeting(ViewsMixin, Base):
     decision_rationale: Mapped[str | None] = mapped_column(Text)
     dissent: Mapped[str | None] = mapped_column(Text)
     outcome_detail: Mapped[str | None] = mapped_column(Text)  # support plan, plan or reason
+    #: why the chair went ahead though the quorum did not attend (the meeting is not quorate)
+    inquorate_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Registration(Base):

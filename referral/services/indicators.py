@@ -38,7 +38,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    true,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -569,7 +568,6 @@ def _views(session: Session, scope: Scope) -> tuple[int, int]:
         .join(Referral, Referral.id == Conference.referral_id)
         .where(
             _in_scope(scope),
-            ConferenceMeeting.quorate == true(),
             ConferenceMeeting.decision.is_not(None),
             scope.during(ConferenceMeeting.held_at),
         )

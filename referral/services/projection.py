@@ -168,6 +168,8 @@ def _meeting(m: ConferenceMeeting) -> dict[str, Any]:
         "dissent": m.dissent,
         "outcome_detail": m.outcome_detail,
         **_views(m),
+        # only where one was given: documents stored before the reason was recorded stay whole
+        **({"inquorate_reason": m.inquorate_reason} if m.inquorate_reason is not None else {}),
     }
 
 

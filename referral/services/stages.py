@@ -268,8 +268,11 @@ def record_inquorate(r: Recording) -> None:
 
 def _decision_meeting(r: Recording, detail_field: str | None) -> Conference:
     conference = r.conference
+    # a decision the quorum did not attend is taken only with the chair's reason (v2)
+    inquorate_reason = r.data.get("inquorate_reason")
     meeting = ConferenceMeeting(
-        quorate=True,
+        quorate=inquorate_reason is None,
+        inquorate_reason=inquorate_reason,
         held_at=_dt(r.data["held_at"]),
         attendees=r.people("attendees"),
         apologies=r.data.get("apologies"),

@@ -97,6 +97,30 @@ def test_registration_keeps_the_plan_the_meeting_and_when_parents_were_told(
     assert meeting["childs_views"] == "Wants to stay with gran."
 
 
+def test_a_cppm_that_went_ahead_without_its_quorum_is_recorded_as_such(
+    app: Flask, as_user: Any
+) -> None:
+    """The police did not come. Without a reason the decision is refused and nothing is
+    written; with the chair's reason it is recorded, its meeting not quorate, the reason kept,
+    and the stored record still matches its events."""
+    rid = create(as_user)["id"]
+    walk(as_user, rid, *TO_REGISTER[:-1])
+    before = as_user("sw").get(f"/api/v1/referrals/{rid}").get_json()
+    without_police = [a for a in data("register")["attendees"] if a["agency"] != "police"]
+    refused = fire(as_user, rid, "register", attendees=without_police)
+    problem = is_problem(refused, 422)
+    assert "quorum did not attend (missing police)" in problem["errors"]["data.attendees"][0]
+    assert as_user("sw").get(f"/api/v1/referrals/{rid}").get_json()["stages"] == before["stages"]
+
+    why = "The child's safety could not wait; the police sent their report."
+    body = fire(as_user, rid, "register", attendees=without_police, inquorate_reason=why)
+    assert body.status_code == 200, body.get_json()
+    [meeting] = body.get_json()["stages"]["conferences"][0]["meetings"]
+    assert (meeting["quorate"], meeting["inquorate_reason"]) == (False, why)
+    assert meeting["decision"] == "register"
+    assert verify_problems(app) == []
+
+
 def test_a_significant_change_at_a_core_group_goes_to_the_chair_within_3_days(
     as_user: Any,
 ) -> None:

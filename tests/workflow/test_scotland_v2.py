@@ -1001,6 +1001,37 @@ def test_only_a_quorate_review_deregisters(absent: str) -> None:
     assert absent.replace("_", " ") in bad.value.errors["attendees"][0]
 
 
+WITHOUT_POLICE = [a for a in ATTENDEES if a["agency"] != "police"]
+
+
+@pytest.mark.parametrize("trigger", ["register", "not_register", "continue_registration"])
+def test_a_decision_without_the_quorum_needs_the_chairs_reason(trigger: str) -> None:
+    """An inquorate CPPM should not ordinarily decide (Highland 'Quorate'): recording its
+    decision needs the chair's reason for going ahead, and only then is one given."""
+    with pytest.raises(InvalidData) as bad:
+        fire(trigger, "case_conference", changed(trigger, attendees=WITHOUT_POLICE))
+    assert list(bad.value.errors) == ["attendees"]
+    assert "quorum did not attend (missing police)" in bad.value.errors["attendees"][0]
+
+    why = "The child's safety could not wait; police sent a report."
+    data = changed(trigger, attendees=WITHOUT_POLICE, inquorate_reason=why)
+    assert fire(trigger, "case_conference", data).data["inquorate_reason"] == why
+
+    with pytest.raises(InvalidData) as bad:
+        fire(trigger, "case_conference", changed(trigger, inquorate_reason=why))
+    assert list(bad.value.errors) == ["inquorate_reason"]
+    assert "the quorum attended" in bad.value.errors["inquorate_reason"][0]
+
+
+def test_a_reason_does_not_let_an_inquorate_review_deregister() -> None:
+    data = changed("deregister", attendees=WITHOUT_POLICE)
+    data["inquorate_reason"] = "We went ahead."
+    with pytest.raises(InvalidData) as bad:
+        fire("deregister", "case_conference", data)
+    assert "inquorate_reason" in bad.value.errors  # not a field of deregister
+    assert "missing police" in bad.value.errors["attendees"][0]
+
+
 # -- record contents added in v2 ------------------------------------------------------------------
 
 

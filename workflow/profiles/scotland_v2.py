@@ -214,16 +214,40 @@ CHILD_PROTECTION_PLAN = record(
 # -- cross-field rules of v2 --------------------------------------------------------------------
 
 
-def _quorum(data: Mapping[str, Any], _s: Subject, _c: ValidationContext, e: Errors) -> None:
+def _missing_from_quorum(data: Mapping[str, Any]) -> list[str] | None:
+    """The quorum's agencies no attendee is from (None when the attendees are not a list)."""
     attendees = data.get("attendees")
     if not isinstance(attendees, list):
-        return
+        return None
     present = {a.get("agency") for a in attendees if isinstance(a, Mapping)}
-    missing = [a for a in QUORUM if a not in present]
-    if missing:
+    return [a for a in QUORUM if a not in present]
+
+
+def _named(agencies: list[str]) -> str:
+    return ", ".join(a.replace("_", " ") for a in agencies)
+
+
+def _quorum(data: Mapping[str, Any], _s: Subject, _c: ValidationContext, e: Errors) -> None:
+    if missing := _missing_from_quorum(data):
         e.setdefault("attendees", []).append(
             "an inquorate review cannot remove a child from the register: missing "
-            + ", ".join(m.replace("_", " ") for m in missing)
+            + _named(missing)
+        )
+
+
+def _proceeding(data: Mapping[str, Any], _s: Subject, _c: ValidationContext, e: Errors) -> None:
+    missing = _missing_from_quorum(data)
+    if missing is None:
+        return
+    reason = data.get("inquorate_reason")
+    if missing and reason is None:
+        e.setdefault("attendees", []).append(
+            f"the quorum did not attend (missing {_named(missing)}): record an inquorate "
+            "meeting, or give why the chair went ahead without it"
+        )
+    elif reason is not None and not missing:
+        e.setdefault("inquorate_reason", []).append(
+            "the quorum attended: give this only for a meeting it did not attend"
         )
 
 
@@ -237,6 +261,33 @@ def people_from(field: str, agencies: tuple[str, ...]) -> dict[str, Any]:
     needed = [{"not": {"items": {"not": from_agency(a)}}} for a in agencies]
     return {"properties": {field: {"allOf": needed}}}
 
+
+#: `inquorate_reason` given, as text (an optional field may also be sent as null: absent)
+_REASON_GIVEN = {
+    "required": ["inquorate_reason"],
+    "properties": {"inquorate_reason": {"type": "string"}},
+}
+PROCEEDING_WITHOUT_QUORUM = CrossFieldRule(
+    "A meeting the quorum did not attend decides only when the chair records why it went "
+    "ahead (`inquorate_reason`); it is then recorded as inquorate. Give the reason only then "
+    "(setting `quorum`; Highland 'Quorate').",
+    ("attendees", "inquorate_reason"),
+    _proceeding,
+    schema={
+        "oneOf": [
+            {"allOf": [people_from("attendees", QUORUM), {"not": _REASON_GIVEN}]},
+            {"allOf": [_REASON_GIVEN, {"not": people_from("attendees", QUORUM)}]},
+        ]
+    },
+)
+INQUORATE_REASON = text(
+    "inquorate_reason",
+    "Why the chair went ahead without the quorum",
+    "Only when the quorum did not attend. An inquorate meeting should not ordinarily decide: "
+    "record it as inquorate and reconvene. The chair may exceptionally go ahead, recording why "
+    "(Highland 'Quorate').",
+    required=False,
+)
 
 QUORATE = CrossFieldRule(
     "Only a quorate review removes a child from the register: the quorum attends "
@@ -636,6 +687,7 @@ TRIGGERS = (
         "registered",
         (
             *MEETING_RECORD,
+            INQUORATE_REASON,
             choices("areas_of_concern", "Areas of concern", CONCERN_CATEGORIES, min_items=1),
             records("core_group", "Core group", PERSON, min_items=1),
             text("plan_outline", "Outline Child Protection Plan"),
@@ -655,19 +707,19 @@ TRIGGERS = (
         help="A transfer conference's registration takes the child off the sending area's "
         "register at the same moment (correction 2).",
         guards=(DECIDING_CONFERENCE,),
-        rules=(VIEWS_PAIR,),
+        rules=(VIEWS_PAIR, PROCEEDING_WITHOUT_QUORUM),
     ),
     Trigger(
         "not_register",
         "Do not register",
         ("case_conference",),
         "closed",
-        (*MEETING_RECORD, text("support_plan", "Support plan")),
+        (*MEETING_RECORD, INQUORATE_REASON, text("support_plan", "Support plan")),
         THE_CHAIR,
         help="After a transfer conference the sending area is told and keeps the child "
         "registered until its own review (correction 2).",
         guards=(DECIDING_CONFERENCE,),
-        rules=(VIEWS_PAIR,),
+        rules=(VIEWS_PAIR, PROCEEDING_WITHOUT_QUORUM),
         closure_reason="not_registered",
     ),
     Trigger(
@@ -677,12 +729,13 @@ TRIGGERS = (
         "registered",
         (
             *MEETING_RECORD,
+            INQUORATE_REASON,
             text("plan_outline", "Revised outline Child Protection Plan"),
             CHILD_PROTECTION_PLAN,
         ),
         THE_CHAIR,
         guards=(REVIEW_CONFERENCE,),
-        rules=(VIEWS_PAIR,),
+        rules=(VIEWS_PAIR, PROCEEDING_WITHOUT_QUORUM),
     ),
     Trigger(
         "deregister",
