@@ -103,9 +103,26 @@ RELIGIONS: tuple[str, ...] = (
 )
 
 
+#: words a label writes as they are written in prose: acronyms, proper nouns, a possessive
+_AS_WRITTEN = {
+    word.lower().replace("'", ""): word
+    for word in (
+        "IRD", "IRDs", "JII", "JIIs", "CPPM", "CPPMs", "CHI", "NHS", "child's", "Scotland",
+        "Scottish", "British", "Irish", "Gypsy", "Traveller", "Polish", "Asian", "Pakistani",
+        "Indian", "Bangladeshi", "Chinese", "African", "Caribbean", "Black", "Arab", "Church",
+        "Roman", "Catholic", "Christian", "Muslim", "Hindu", "Buddhist", "Sikh", "Jewish",
+        "Pagan", "Reporter",
+    )
+}  # fmt: skip
+
+
 def label(code: str) -> str:
-    """A human label for a vocabulary code: `social_work` -> `Social work`."""
-    return code.replace("_", " ").capitalize()
+    """A human label for a code or a field's name: `social_work` -> `Social work`,
+    `white_scottish` -> `White Scottish`, `childs_views` -> `Child's views`."""
+    words = [_AS_WRITTEN.get(w, w) for w in code.lower().split("_") if w]
+    if not words:
+        return code
+    return words[0][:1].upper() + words[0][1:] + "".join(f" {w}" for w in words[1:])
 
 
 def reference_vocabularies() -> dict[str, list[str]]:

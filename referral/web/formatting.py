@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
+from workflow.fields import Field
 from workflow.registry import definition
-from workflow.vocabulary import label
+from workflow.vocabulary import label, reference_vocabularies
 
 
 def zone() -> ZoneInfo:
@@ -42,8 +45,24 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
+def _choices(fields: Iterable[Field]) -> Iterable[str]:
+    for f in fields:
+        yield from f.choices
+        yield from _choices(f.item_fields)
+
+
+@cache
+def _codes(profile: str) -> frozenset[str]:
+    """Every code a record of `profile` may hold: the vocabularies, the states, the triggers
+    and each field's choices."""
+    d = definition(profile)
+    fields = [f for t in d.triggers for f in t.fields] + list(d.new_referral.fields)
+    vocabularies = (code for codes in reference_vocabularies().values() for code in codes)
+    return frozenset([*vocabularies, *d.state_names, *d.trigger_names, *_choices(fields)])
+
+
 def value(item: Any) -> str:
-    """A recorded value for reading: yes or no, dates as dates, lists joined."""
+    """A recorded value for reading: yes or no, dates as dates, codes as words, lists joined."""
     if item is None or item == "" or item == []:
         return "Not recorded"
     if isinstance(item, bool):
@@ -57,6 +76,8 @@ def value(item: Any) -> str:
             return moment(item)
         if _ISO_DATE.match(item):
             return day(item)
+        if item in _codes(current_app.config["REFERRAL_PROFILE"]):
+            return label(item)
         return item
     if isinstance(item, list) and all(isinstance(i, str) for i in item):
         return ", ".join(value(i) for i in item)

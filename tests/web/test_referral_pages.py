@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
-from tests.referral.flows import create, data, fire, walk
+from tests.referral.flows import concern_body, create, data, fire, walk
 from tests.web.pages import form_fields, hidden_fields, outline, sign_in
 from workflow import registry
 from workflow.definition import Definition
@@ -107,6 +107,24 @@ def test_a_practitioner_fires_a_trigger_through_the_form(client: FlaskClient, as
     after = _state(as_user, rid)
     assert after["state"] == "ird"
     assert after["stages"]["ird"]["participants"] == data("convene_ird")["participants"]
+
+
+def test_the_referral_page_reads_in_words_not_codes(client: FlaskClient, as_user: Any) -> None:
+    """Codes show as words, field names as labels, and the named person is shown."""
+    body = concern_body(ethnicity="white_scottish", religion="church_of_scotland")
+    body["concern"]["source"] = "child_disclosure"
+    body["concern"]["childs_views"] = "I want to go home."
+    body["named_person"] = {"name": "Ms Ng", "service": "St Mary's Primary"}
+    created = as_user("pc").post("/api/v1/referrals", body)
+    assert created.status_code == 201, created.get_json()
+    sign_in(client, "pc")
+    page = html.unescape(_open(client, f"/referrals/{created.get_json()['id']}"))
+    for shown in ("White Scottish", "Church of Scotland", "Child disclosure", "Child's views"):
+        assert shown in page, shown
+    for code in ("white_scottish", "church_of_scotland", "child_disclosure", "Childs views"):
+        assert code not in page, code
+    assert "Named person" in page
+    assert "St Mary's Primary" in page
 
 
 def test_a_form_offers_only_people_who_could_act(client: FlaskClient, as_user: Any) -> None:
