@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -76,10 +76,21 @@ class ValidationContext:
     actor_agency: str | None = None
     #: today's date where the work happens (dates are judged on it; defaults to `now`'s date)
     today: date | None = None
+    #: where the work happens: a message names a moment in its local time (UTC without it)
+    zone: tzinfo | None = None
 
     @property
     def local_today(self) -> date:
         return self.today if self.today is not None else self.now.date()
+
+    def said(self, moment: datetime) -> str:
+        return said(moment, self.zone)
+
+
+def said(moment: datetime, zone: tzinfo | None) -> str:
+    """A moment as a message says it, in local time: "1 Jul 2026 at 10:00"."""
+    local = moment.astimezone(zone or UTC)
+    return f"{local.day} {local:%b %Y} at {local:%H:%M}" + ("" if zone else " UTC")
 
 
 @dataclass(frozen=True)
@@ -414,7 +425,7 @@ def _moment(spec: Field, value: Any, path: str, ctx: ValidationContext, found: F
     if spec.not_before_concern and concern is not None:
         before = moment < concern if isinstance(moment, datetime) else moment < concern.date()
         if before:
-            raise _Conflict(f"must not be before the concern was received ({concern.isoformat()})")
+            raise _Conflict(f"must not be before the concern was received ({ctx.said(concern)})")
     return moment.isoformat()
 
 

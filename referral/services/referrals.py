@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ARRAY,
@@ -64,7 +65,7 @@ from referral.services.preconditions import check_if_match
 from workflow import Actor, Engine, InvalidData, Subject, ValidationContext
 from workflow.calendar import calendar_for
 from workflow.definition import Definition
-from workflow.fields import parse_datetime
+from workflow.fields import parse_datetime, said
 from workflow.registry import definition as get_definition
 from workflow.registry import engine as engine_for
 from workflow.timescales import (
@@ -699,8 +700,10 @@ def validation_context(
 ) -> Any:
     if referral is not None:
         today = local_today(referral, now)
+        zone = definition_of(referral).timezone
     else:
         today = profile_today(profile, now)
+        zone = get_definition(profile).timezone
     return ValidationContext(
         now=now,
         directory=DbDirectory(
@@ -708,6 +711,7 @@ def validation_context(
         ),
         concern_received_at=referral.received_at if referral is not None else None,
         today=today,
+        zone=ZoneInfo(zone),
     )
 
 
@@ -1231,7 +1235,8 @@ def correct_referral(
             "the concern cannot have been received after the IRD started",
             errors={
                 "concern.received_at": [
-                    f"must not be after the IRD started ({first_step.isoformat()})"
+                    "must not be after the IRD started "
+                    f"({said(first_step, ZoneInfo(definition_of(referral).timezone))})"
                 ]
             },
             state=referral.state,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
@@ -70,7 +71,13 @@ def test_a_meeting_before_the_concern_conflicts_with_the_record(as_user: Any) ->
     response = transition(as_user, rid, "convene_ird", "pc", started_at=iso(-timedelta(days=1)))
     body = is_problem(response, 409)
     assert "before the concern" in body["errors"]["data.started_at"][0]
-    assert as_user("pc").get(f"/api/v1/referrals/{rid}").get_json()["state"] == "concern"
+    referral = as_user("pc").get(f"/api/v1/referrals/{rid}").get_json()
+    assert referral["state"] == "concern"
+    # the concern's moment in the profile's local time, as the user entered it
+    received = datetime.fromisoformat(referral["concern"]["received_at"])
+    local = received.astimezone(ZoneInfo("Europe/London"))
+    said = f"{local.day} {local:%b %Y} at {local:%H:%M}"
+    assert body["errors"]["data.started_at"][0].endswith(f"({said})")
 
 
 @pytest.mark.parametrize("cursor", ["2147483648", "99999999999999999999", "[2147483648]", "-1"])
