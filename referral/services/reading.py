@@ -214,6 +214,9 @@ def referral_detail(
         if user.role in ("auditor", "admin") or not may_change(user, referral)
         else current.engine.allowed_triggers(current.subject, actor)
     )
+    if pending is not None:  # one approval at a time: another decision needing one waits
+        definition = current.engine.definition
+        allowed = [name for name in allowed if definition.trigger(name).approval is None]
     return {
         **list_item(referral, local_today(referral, now)),
         "version": referral.version,

@@ -286,6 +286,10 @@ def test_only_one_approval_may_be_pending(as_user: Any) -> None:
     after = referral(as_user, rid)
     assert after["state"] == "ird"
     assert after["pending_approval"]["id"] == first["id"]
+    # what waits for the pending decision is not offered; what needs no approval still is
+    offered = referral(as_user, rid, "sw")["allowed_triggers"]
+    assert not {NFA, "refer_single_agency", "close"} & set(offered), offered
+    assert {"add_ird_contribution", "start_investigation"} <= set(offered), offered
     asked = [e for e in events(as_user, rid) if e["type"] == "approval_requested"]
     assert len(asked) == 1
     assert approval_ids(as_user, "swsup", "?status=pending").count(first["id"]) == 1
