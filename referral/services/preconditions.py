@@ -17,9 +17,13 @@ def check_if_match(referral: Referral, if_match: str | None, *, required: bool) 
             raise PreconditionRequired("send If-Match with the ETag of the referral you read")
         return
     tags = {t.strip() for t in if_match.split(",")}
-    if "*" not in tags and etag(referral) not in tags and f"W/{etag(referral)}" not in tags:
-        raise PreconditionFailed(
-            "the referral has changed since you read it; read it again",
-            version=referral.version,
-            etag=etag(referral),
-        )
+    if "*" in tags or etag(referral) in tags:
+        return
+    # If-Match compares strongly (RFC 9110 13.1.1): a weak tag never matches
+    if any(t.removeprefix("W/").startswith(f'"{referral.id}.') for t in tags):
+        detail = "the referral has changed since you read it; read it again"
+        if f"W/{etag(referral)}" in tags:
+            detail = "a weak ETag (W/) never matches: send the ETag as the referral's GET gave it"
+    else:
+        detail = "If-Match names no version of this referral: send the ETag its GET gave"
+    raise PreconditionFailed(detail, version=referral.version, etag=etag(referral))

@@ -238,7 +238,13 @@ def test_412_patch_with_a_stale_etag(as_user: Any) -> None:
     rid = create(as_user)["id"]
     api = as_user("sw")
     etag = api.get(f"/api/v1/referrals/{rid}").headers["ETag"]
-    for wrong in ('"not-the-etag"', f'"{rid}.99"', 'W/"nope"'):
+    wrongs = {
+        '"not-the-etag"': "names no version of this referral",
+        'W/"nope"': "names no version of this referral",
+        f'"{rid}.99"': "has changed since you read it",
+        f"W/{etag}": "a weak ETag (W/) never matches",  # If-Match compares strongly
+    }
+    for wrong, said in wrongs.items():
         body = is_problem(
             api.patch(
                 f"/api/v1/referrals/{rid}",
@@ -248,6 +254,7 @@ def test_412_patch_with_a_stale_etag(as_user: Any) -> None:
             412,
         )
         assert body["etag"] == etag
+        assert said in body["detail"], (wrong, body["detail"])
     assert api.get(f"/api/v1/referrals/{rid}").get_json()["concern"]["summary"] != "Corrected."
 
     ok = api.patch(
