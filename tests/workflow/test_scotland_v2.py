@@ -1001,6 +1001,16 @@ def test_only_a_quorate_review_deregisters(absent: str) -> None:
     assert absent.replace("_", " ") in bad.value.errors["attendees"][0]
 
 
+def test_no_further_action_after_a_jii_stands_alone() -> None:
+    both = changed("record_jii", outcomes=["no_further_action", "case_conference"])
+    with pytest.raises(InvalidData) as bad:
+        fire("record_jii", "jii", both)
+    assert list(bad.value.errors) == ["outcomes"]
+    assert "cannot go with another outcome" in bad.value.errors["outcomes"][0]
+    alone = changed("record_jii", outcomes=["no_further_action"])
+    assert fire("record_jii", "jii", alone).data["outcomes"] == ["no_further_action"]
+
+
 WITHOUT_POLICE = [a for a in ATTENDEES if a["agency"] != "police"]
 
 

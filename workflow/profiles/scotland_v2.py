@@ -262,6 +262,31 @@ def people_from(field: str, agencies: tuple[str, ...]) -> dict[str, Any]:
     return {"properties": {field: {"allOf": needed}}}
 
 
+def _nothing_beside_no_further_action(
+    data: Mapping[str, Any], _s: Subject, _c: ValidationContext, e: Errors
+) -> None:
+    outcomes = data.get("outcomes")
+    if isinstance(outcomes, list) and "no_further_action" in outcomes and len(outcomes) > 1:
+        e.setdefault("outcomes", []).append(
+            "no further action cannot go with another outcome: choose it alone, or leave it out"
+        )
+
+
+NO_FURTHER_ACTION_ALONE = CrossFieldRule(
+    "No further action is the only outcome when it is one.",
+    ("outcomes",),
+    _nothing_beside_no_further_action,
+    schema={
+        "properties": {
+            "outcomes": {
+                "anyOf": [
+                    {"items": {"not": {"enum": ["no_further_action"]}}},
+                    {"maxItems": 1},
+                ]
+            }
+        }
+    },
+)
 #: `inquorate_reason` given, as text (an optional field may also be sent as null: absent)
 _REASON_GIVEN = {
     "required": ["inquorate_reason"],
@@ -598,6 +623,7 @@ TRIGGERS = (
             CHILDS_VIEWS,
         ),
         AN_INTERVIEWER,
+        rules=(NO_FURTHER_ACTION_ALONE,),
     ),
     V1.trigger("cancel_jii"),
     Trigger(
