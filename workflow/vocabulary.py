@@ -125,6 +125,12 @@ def label(code: str) -> str:
     return words[0][:1].upper() + words[0][1:] + "".join(f" {w}" for w in words[1:])
 
 
+def with_article(role: str) -> str:
+    """A role in a sentence: `admin` -> `an admin`, `senior_manager` -> `a senior manager`."""
+    words = role.replace("_", " ")
+    return ("an " if words[:1] in "aeiou" else "a ") + words
+
+
 def reference_vocabularies() -> dict[str, list[str]]:
     """Every vocabulary, as `GET /api/v1/reference` serves it."""
     return {

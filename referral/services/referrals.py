@@ -79,7 +79,7 @@ from workflow.timescales import (
     next_due,
     statuses,
 )
-from workflow.vocabulary import PRACTITIONER_ROLES
+from workflow.vocabulary import PRACTITIONER_ROLES, with_article
 
 
 class DbDirectory:
@@ -720,7 +720,7 @@ def _checked_concern(
 ) -> tuple[Engine, dict[str, Any], Area]:
     """A new concern as recording it checks it: the engine, the cleaned body and its area."""
     if not may_record(user):
-        raise Forbidden(f"a {user.role.replace('_', ' ')} may not record a concern")
+        raise Forbidden(f"{with_article(user.role)} may not record a concern")
     engine = engine_for(profile)
     try:
         cleaned = engine.validate_new_referral(

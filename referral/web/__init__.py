@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
@@ -50,7 +50,10 @@ def _refused(exc: ApiError) -> Any:
     message = (
         "There is nothing at this address that you can see." if exc.status == 404 else exc.detail
     )
-    page = render_template("message.html", title=title, message=message)
+    # refused on a referral's form: the way back is to the referral (unless it is not found)
+    referral_id = (request.view_args or {}).get("referral_id") if exc.status != 404 else None
+    back = url_for("web.referral", referral_id=referral_id) if referral_id else None
+    page = render_template("message.html", title=title, message=message, back=back)
     return Response(page, status=exc.status, mimetype="text/html")
 
 

@@ -16,6 +16,7 @@ from referral.web import bp, forms, html
 from referral.web.formatting import zone
 from workflow.definition import RecordForm
 from workflow.registry import definition
+from workflow.vocabulary import with_article
 
 
 def _record_form() -> RecordForm:
@@ -69,7 +70,7 @@ def _shown(token: str) -> dict[str, Any] | None:
 
 def _may_record(user: User) -> None:
     if not referrals.may_record(user):
-        raise Forbidden(f"a {user.role.replace('_', ' ')} may not record a concern")
+        raise Forbidden(f"{with_article(user.role)} may not record a concern")
 
 
 @bp.route("/referrals/new", methods=["GET"])

@@ -38,6 +38,9 @@ def _period() -> tuple[Any, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     first, last = _date_arg("from", errors), _date_arg("to", errors)
     area = request.args.get("area") or None
+    if area is not None and area not in {a.slug for a in current_user.areas}:
+        errors["area"] = ["Choose one of your areas"]  # the form offers only those
+        area = None
     session = db.session()
     try:
         report = indicators.report(
@@ -138,7 +141,7 @@ def reports() -> Any:
     month_rows = zip(month_labels, months, strict=True)
     user = current_user._get_current_object()
     query = {"from": body["from"], "to": body["to"]}
-    if request.args.get("area"):
+    if request.args.get("area") and "area" not in errors:
         query["area"] = request.args["area"]
     return render_template(
         "reports.html",

@@ -471,3 +471,8 @@ def test_the_reports_page_shows_each_chart_with_its_numbers(dataset: None, clien
     bad = client.get("/reports?from=2025-02-30")
     assert bad.status_code == 200
     assert "Enter a real date" in bad.get_data(as_text=True)
+    # an area that is not one of the user's (a hand-edited address) is a form error, not a 404
+    for area in ("atlantis", "highland"):
+        other = client.get(f"/reports?{YEAR}&area={area}")
+        assert other.status_code == 200
+        assert "Choose one of your areas" in other.get_data(as_text=True)

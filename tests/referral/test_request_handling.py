@@ -191,7 +191,7 @@ def _assert_own_page(response: Any, status: int, title: str) -> None:
     assert f"<h1>{title}</h1>" in page
     assert "<title>" in page
     assert title in page.split("</title>")[0]
-    assert "Interagency referral recording" in page
+    assert "– Interagency referral record</title>" in page
     assert 'href="/"' in page
     assert "<script" not in page
     assert "<style" not in page

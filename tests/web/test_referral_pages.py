@@ -223,7 +223,9 @@ def test_a_decision_that_needs_approval_says_so(client: FlaskClient, as_user: An
 def test_a_trigger_not_allowed_now_has_no_form(client: FlaskClient, as_user: Any) -> None:
     rid = create(as_user)["id"]
     sign_in(client, "pc")
-    assert client.get(f"/referrals/{rid}/register").status_code == 409
+    refused = client.get(f"/referrals/{rid}/register")
+    assert refused.status_code == 409
+    assert f'href="/referrals/{rid}">Back to the referral</a>' in refused.get_data(as_text=True)
     assert client.get(f"/referrals/{rid}/no_such_trigger").status_code == 404
 
 

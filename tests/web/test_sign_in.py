@@ -3,6 +3,7 @@ is disabled (SPEC sections 5 and 7)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -172,3 +173,14 @@ def test_a_session_lasts_30_minutes_from_the_last_request(client: FlaskClient) -
     expires = parsedate_to_datetime(cookie.split("Expires=")[1].split(";")[0])
     left = expires - datetime.now(UTC)
     assert timedelta(minutes=29) < left <= timedelta(minutes=30)
+
+
+def test_pages_name_their_own_icon(client: FlaskClient) -> None:
+    """Without one, a browser asks for /favicon.ico, which is not found, on every page."""
+    page = client.get("/sign-in").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert icon is not None
+    served = client.get(icon.group(1))
+    assert served.status_code == 200
+    assert served.mimetype == "image/svg+xml"
+    served.close()

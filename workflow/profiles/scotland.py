@@ -91,7 +91,7 @@ AGENCIES_AGREED = choices(
     "agencies_agreed",
     "Agencies that agreed the decision",
     AGENCIES,
-    "Police, health and social work must all agree an IRD decision.",
+    "Police, health and social work must all agree the decision.",
     must_include=CORE_AGENCIES,
 )
 NAMED_PERSON_INFORMED = boolean(
