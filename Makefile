@@ -17,11 +17,14 @@ $(STAMP): pyproject.toml
 bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q referral workflow
 
+# the port `make run` serves on: `make run PORT=8000` for another
+PORT ?= 5000
+
 run: bytecode
 	REFERRAL_ENV=development $(BIN)/referral db upgrade
 	REFERRAL_ENV=development $(BIN)/referral demo
-	@echo "Open http://127.0.0.1:5000/ (staff pages) or /api/docs (API) -- Ctrl-C to stop"
-	REFERRAL_ENV=development $(BIN)/referral run --host 127.0.0.1 --port 5000
+	@echo "Open http://127.0.0.1:$(PORT)/ (staff pages) or /api/docs (API) -- Ctrl-C to stop"
+	REFERRAL_ENV=development $(BIN)/referral run --host 127.0.0.1 --port $(PORT)
 
 test: bytecode
 	$(BIN)/ruff check .
