@@ -12,6 +12,7 @@ from referral import db
 from referral.auth import Principal, current_principal
 from referral.errors import Forbidden
 from referral.models.types import utcnow
+from referral.schemas.common import plausible_date
 from referral.services import indicators
 from workflow.fields import SLUG_PATTERN
 
@@ -22,19 +23,21 @@ class IndicatorArgs(Schema):
     class Meta:
         unknown = RAISE
 
-    from_ = fields.Date(
+    from_ = plausible_date(
         data_key="from",
         metadata={
             "description": "first day (default: 1 August of the current statistical year); "
             "a `from` after `to` is refused with 422"
         },
     )
-    to = fields.Date(metadata={"description": "last day, inclusive (default: the 31 July after)"})
+    to = plausible_date(
+        metadata={"description": "last day, inclusive (default: the 31 July after)"}
+    )
     area = fields.String(
         validate=validate.Regexp(SLUG_PATTERN, error="must be an area slug"),
         metadata={"description": "one of your areas (default: all of them)"},
     )
-    at = fields.Date(
+    at = plausible_date(
         metadata={"description": "the day `on_register_at` counts (default: 31 July ending it)"}
     )
     format = fields.String(

@@ -6,13 +6,13 @@ position the API can page from: a client (or a fuzzer) cannot make a cursor that
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from workflow.fields import Field, FieldType, parse_datetime
-from workflow.jsonschema import moment_pattern
+from workflow.fields import EARLIEST_YEAR, LATEST_YEAR, Field, FieldType, parse_datetime
+from workflow.jsonschema import date_range_pattern, moment_pattern
 
 #: A keyset position: microseconds since 1970 in UTC, a dot, and a record id.
 KEYSET_PATTERN = r"^[0-9]{1,16}\.[0-9a-f]{32}$"
@@ -28,6 +28,21 @@ SEQ_DIGITS, ID_DIGITS = 9, 18
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Any date and time the API can take (years 1900 to 2200), for query arguments.
 ANY_MOMENT = moment_pattern(Field("any", FieldType.DATETIME, "any"), datetime.now(UTC).date())
+
+
+#: Any date the API can take (years 1900 to 2200), for query arguments and bodies.
+FIRST_DAY, LAST_DAY = date(EARLIEST_YEAR, 1, 1), date(LATEST_YEAR, 12, 31)
+ANY_DATE = f"^(?:{date_range_pattern(FIRST_DAY, LAST_DAY)})$"
+OUT_OF_RANGE = f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+
+
+def plausible_date(**kw: Any) -> fields.Date:
+    """A date from 1900 to 2200, as every date the API takes (documented by its pattern)."""
+    return fields.Date(
+        validate=validate.Range(FIRST_DAY, LAST_DAY, error=OUT_OF_RANGE),
+        metadata={"pattern": ANY_DATE, **kw.pop("metadata", {})},
+        **kw,
+    )
 
 
 class AwareDateTime(fields.Field):  # type: ignore[type-arg]

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from referral.models.record_reading import HIGHLIGHT_KINDS, OUTCOMES
 from referral.models.referrals import STATES
-from referral.schemas.common import AwareDateTime
+from referral.schemas.common import AwareDateTime, plausible_date
 from referral.services.record_reading import (
     EVIDENCE_MAX,
     MAX_SAMPLE_SIZE,
@@ -56,13 +56,13 @@ class ExerciseCreate(Schema):
         required=True, validate=[validate.Length(min=1, max=TITLE_MAX), NOT_BLANK]
     )
     area = fields.String(required=True, metadata={"format": "area"})
-    from_ = fields.Date(
+    from_ = plausible_date(
         required=True,
         data_key="from",
         attribute="from",
         metadata={"description": "first day the concern was received (Europe/London)"},
     )
-    to = fields.Date(required=True, metadata={"description": "last day, included"})
+    to = plausible_date(required=True, metadata={"description": "last day, included"})
     states = fields.List(
         fields.String(validate=validate.OneOf(STATES)),
         validate=validate.Length(max=len(STATES)),

@@ -398,7 +398,14 @@ def test_who_may_read_indicators(as_user: Any) -> None:
     assert as_user("sw").get(f"{URL}?area={HL}").status_code == 403
     assert as_user("sw").get(f"{URL}?area=atlantis").status_code == 404
     assert as_user("admin").get(URL).status_code == 403
-    for bad in ("from=2025-13-01", "to=yesterday", "from=2025-08-01&to=2025-07-31", "at=x"):
+    for bad in (
+        "from=2025-13-01",
+        "to=yesterday",
+        "from=2025-08-01&to=2025-07-31",
+        "at=x",
+        "from=1800-01-01&to=2999-01-01",  # no date before 1900 or after 2200 is taken
+        "at=2201-01-01",
+    ):
         response = as_user("sw").get(f"{URL}?{bad}")
         assert response.status_code == 422, bad
         assert response.mimetype == "application/problem+json"
