@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from referral import config as config_module
+from referral import schemas as _schemas  # noqa: F401 - marshmallow's messages, set before any schema
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
