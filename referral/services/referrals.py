@@ -1255,7 +1255,8 @@ def correct_referral(
             "delivery: correct both in one request",
             errors={
                 "child.date_of_birth": [
-                    "give exactly one of date_of_birth or expected_date_of_delivery"
+                    "give the date of birth or, for an unborn baby, the expected date of "
+                    "delivery (one, not both)"
                 ]
             },
             state=referral.state,

@@ -243,7 +243,10 @@ def _value(spec: Field, f: Any, path: str, zone: ZoneInfo, where: dict[str, WtfF
     where[path] = f
     kind = spec.type
     if kind is FieldType.RECORD:
-        return _values(spec.item_fields, f.form, path + ".", zone, where) or None
+        # a required record left empty is sent empty, so each of its fields says it is required
+        return _values(spec.item_fields, f.form, path + ".", zone, where) or (
+            {} if spec.required else None
+        )
     if kind is FieldType.RECORDS:
         rows: list[dict[str, Any]] = []
         for entry in f.entries:

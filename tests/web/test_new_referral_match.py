@@ -4,6 +4,7 @@ when the user confirms."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -105,3 +106,18 @@ def test_errors_come_before_the_match_warning(client: FlaskClient, as_user: Any)
     assert response.status_code == 422
     assert "already known" not in response.get_data(as_text=True)
     assert _matched_reads(as_user, known["id"]) == []
+
+
+def test_an_empty_form_names_each_missing_field(client: FlaskClient, as_user: Any) -> None:
+    """Sent empty, the form says which of the child's and the concern's fields are needed,
+    not only that 'the child' and 'the concern' are."""
+    sign_in(client, "pc")
+    page = client.get("/referrals/new").get_data(as_text=True)
+    response = _send(client, page, [])
+    assert response.status_code == 422
+    text = html.unescape(response.get_data(as_text=True))
+    for needed in ("Given name is required", "What was reported is required"):
+        assert needed in text, needed
+    assert "The child is required" not in text
+    assert "date of birth or, for an unborn baby, the expected date of delivery" in text
+    assert _recorded(as_user) == []

@@ -325,7 +325,8 @@ def _one_birth_date(data: Mapping[str, Any], _s: Subject, _c: ValidationContext,
         return
     if (child.get("date_of_birth") is None) == (child.get("expected_date_of_delivery") is None):
         e.setdefault("child.date_of_birth", []).append(
-            "give exactly one of date_of_birth or expected_date_of_delivery"
+            "give the date of birth or, for an unborn baby, the expected date of delivery "
+            "(one, not both)"
         )
 
 
