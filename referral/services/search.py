@@ -20,9 +20,14 @@ as they are.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select
+import re
 
-from referral.models import Child, Referral
+from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy.orm import Session
+
+from referral.errors import Unprocessable
+from referral.models import Child, Referral, User
+from workflow.fields import REFERRAL_ID_PATTERN
 
 #: the longest search text the list accepts, and the most words it splits a name into
 MAX_TEXT = 100
@@ -51,3 +56,26 @@ def matches(text: str) -> ColumnElement[bool]:
     if len(words) > 1:  # a reference has no spaces
         return by_name
     return or_(Referral.reference.startswith(words[0].upper(), autoescape=True), by_name)
+
+
+def ids_by_reference(session: Session, user: User, field: str, named: list[str]) -> list[str]:
+    """The referrals a form names by reference (as people know them), as the ids the API
+    takes: each one `user` can see, in any case; an id is kept as given. A reference that
+    names no referral `user` can see is refused as the API refuses an unseen id."""
+    from referral.services.visibility import visible
+
+    wanted = {n.upper() for n in named if not re.fullmatch(REFERRAL_ID_PATTERN, n)}
+    found: dict[str, str] = {}
+    if wanted:
+        query = select(Referral.reference, Referral.id).where(
+            Referral.reference.in_(sorted(wanted)), visible(user)
+        )
+        found = {reference: rid for reference, rid in session.execute(query)}
+    unseen = {
+        f"{field}.{i}": ["is not a referral you can see"]
+        for i, n in enumerate(named)
+        if n.upper() in wanted and n.upper() not in found
+    }
+    if unseen:
+        raise Unprocessable(unseen)
+    return [found.get(n.upper(), n) for n in named]

@@ -186,9 +186,8 @@ def _wtf_field(spec: Field, people: PeopleFor, areas: Sequence[tuple[str, str]])
         row = FormField(_form_class(spec.item_fields, people, areas))
         return FieldList(row, text, description=hint, min_entries=max(spec.min_items, 1))
     if kind is FieldType.REFERRALS:
-        return TextAreaField(
-            text, description=hint or "One referral id a line.", widget=GovTextArea()
-        )
+        typed = "Their references, one a line, such as WD-2026-00042."
+        return TextAreaField(text, description=f"{hint} {typed}".strip(), widget=GovTextArea())
     # CHI number, a referral id: typed as text
     return StringField(text, description=hint, widget=GovTextInput())
 

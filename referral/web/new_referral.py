@@ -11,7 +11,7 @@ from referral import db
 from referral.errors import Forbidden, Unprocessable
 from referral.models import Referral, User
 from referral.models.types import utcnow
-from referral.services import directory, referrals
+from referral.services import directory, referrals, search
 from referral.web import bp, forms, html
 from referral.web.formatting import zone
 from workflow.definition import RecordForm
@@ -94,6 +94,10 @@ def new_referral_post() -> Any:
     body = forms.data_of(built, zone(), prefix="")
     profile, now = current_app.config["REFERRAL_PROFILE"], utcnow()
     try:
+        if body.get("related_referrals"):  # typed as references; the service takes ids
+            body["related_referrals"] = search.ids_by_reference(
+                db.session(), user, "related_referrals", body["related_referrals"]
+            )
         # a child already known is shown before saving; the user confirms by sending it again
         shown = _shown(request.form.get("match_shown", "")[:200])
         match = referrals.preview_child_match(

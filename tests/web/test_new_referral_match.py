@@ -121,3 +121,25 @@ def test_an_empty_form_names_each_missing_field(client: FlaskClient, as_user: An
     assert "The child is required" not in text
     assert "date of birth or, for an unborn baby, the expected date of delivery" in text
     assert _recorded(as_user) == []
+
+
+def test_brothers_and_sisters_are_named_by_reference(client: FlaskClient, as_user: Any) -> None:
+    """People know referrals by reference, not by id: the form takes references (any case)
+    and each referral then lists the other; one nobody here can see is refused."""
+    sister = as_user("pc").post("/api/v1/referrals", concern_body(given_name="Ella"))
+    assert sister.status_code == 201, sister.get_json()
+    reference = sister.get_json()["reference"]
+    sign_in(client, "pc")
+    page = client.get("/referrals/new").get_data(as_text=True)
+    body = concern_body(given_name="Rory")
+    unseen = _send(client, page, [*form_fields(body), ("related_referrals", "WD-1999-99999")])
+    assert unseen.status_code == 422
+    assert "is not a referral you can see" in html.unescape(unseen.get_data(as_text=True))
+    named = [*form_fields(body), ("related_referrals", reference.lower())]
+    response = _send(client, page, named)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    rid = response.headers["Location"].rsplit("/", 1)[-1]
+    brother = as_user("pc").get(f"/api/v1/referrals/{rid}").get_json()
+    assert [r["reference"] for r in brother["related_referrals"]] == [reference]
+    listed = as_user("pc").get(f"/api/v1/referrals/{sister.get_json()['id']}").get_json()
+    assert [r["id"] for r in listed["related_referrals"]] == [rid]
