@@ -238,13 +238,16 @@ def _moment_value(f: MomentField, zone: ZoneInfo) -> str | None:
     return local.isoformat()
 
 
-def _value(spec: Field, f: Any, path: str, zone: ZoneInfo, where: dict[str, WtfField]) -> Any:
+def _value(
+    spec: Field, f: Any, path: str, zone: ZoneInfo, where: dict[str, WtfField], top: bool = False
+) -> Any:
     where[path] = f
     kind = spec.type
     if kind is FieldType.RECORD:
-        # a required record left empty is sent empty, so each of its fields says it is required
+        # a required record of the form's own left empty is sent empty, so each of its fields
+        # says it is required (one inside a list's row is not: the empty row is left out)
         return _values(spec.item_fields, f.form, path + ".", zone, where) or (
-            {} if spec.required else None
+            {} if spec.required and top else None
         )
     if kind is FieldType.RECORDS:
         rows: list[dict[str, Any]] = []
@@ -269,11 +272,16 @@ def _value(spec: Field, f: Any, path: str, zone: ZoneInfo, where: dict[str, WtfF
 
 
 def _values(
-    specs: Sequence[Field], form: Form, prefix: str, zone: ZoneInfo, where: dict[str, WtfField]
+    specs: Sequence[Field],
+    form: Form,
+    prefix: str,
+    zone: ZoneInfo,
+    where: dict[str, WtfField],
+    top: bool = False,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for spec in specs:
-        value = _value(spec, form[spec.name], prefix + spec.name, zone, where)
+        value = _value(spec, form[spec.name], prefix + spec.name, zone, where, top)
         if value is not None:  # left empty: left out, so a required field "is required"
             out[spec.name] = value
     return out
@@ -283,7 +291,7 @@ def data_of(built: Built, zone: ZoneInfo, prefix: str = "data.") -> dict[str, An
     """What the form holds, as the API's body at `prefix` (a trigger's `data` by default),
     blank fields and empty rows left out."""
     built.where.clear()
-    return _values(built.specs, built.form, prefix, zone, built.where)
+    return _values(built.specs, built.form, prefix, zone, built.where, top=True)
 
 
 # -- the API's messages, on the form ------------------------------------------------------------
