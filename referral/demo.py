@@ -2135,7 +2135,8 @@ def zofia_ird_late(t: Timeline) -> None:
 
 
 def nathan_cppm_overdue(t: Timeline) -> None:
-    """An investigation past its 28 days with no CPPM; an extension waits for a senior manager."""
+    """An investigation past its 28 days with no CPPM; an extension asked for in time still
+    waits for a senior manager."""
     t.concern(
         "nathan",
         "health.practitioner",
@@ -2195,7 +2196,7 @@ def nathan_cppm_overdue(t: Timeline) -> None:
     t.fire(
         "nathan",
         "socialwork.practitioner",
-        t.at(1, "16:00"),
+        t.at(12, "16:00"),  # asked for while the 28 days still ran
         "extend_timescale",
         {
             "new_due_date": t.day(-10),

@@ -959,6 +959,8 @@ class Story:
     def extend(self, *, pending: bool = False) -> None:
         assert self.cppm_due is not None
         self.later(minutes=self.rng.uniform(10, 60))
+        if self.t.date() >= self.cppm_due:
+            return  # (about to be) overdue: too late to agree an extension (NG2021 3.38)
         new_due = max(self.cppm_due, self.t.date()) + timedelta(days=self.rng.randint(7, 21))
         self.fire(
             self.area.user("sw"),
@@ -2184,7 +2186,7 @@ class Player:
 
     # -- firing a trigger (services.transitions.fire)
 
-    def _subject(self, sim: Sim) -> Subject:
+    def _subject(self, sim: Sim, at: datetime) -> Subject:
         held = sim.stages.held
         conferences = held["conferences"]
         conference = conferences[-1] if conferences and conferences[-1].decision is None else None
@@ -2202,6 +2204,7 @@ class Player:
                 m["agency"] for m in (live[-1].core_group if live else [])
             ),
             initial_cppm_due=current_due(sim.clocks, "initial_cppm"),
+            today=self.calendar.local_date(at),
             area=sim.area.slug,
             transfer_in=sim.transfer_from is not None,
         )
@@ -2219,7 +2222,7 @@ class Player:
         if t.on_behalf_field and data.get(t.on_behalf_field) not in (None, actor.agency):
             flags["recorded_on_behalf_of"] = data[t.on_behalf_field]
         if t.flag_rules:
-            subject = self._subject(sim)
+            subject = self._subject(sim, at)
             for rule in t.flag_rules:
                 value = rule.check(data, subject)
                 if value is not None and value is not False:
@@ -2241,7 +2244,7 @@ class Player:
         """The engine, as the API would run it, agrees with what is about to be recorded."""
         try:
             outcome = self.engine.fire(
-                self._subject(sim),
+                self._subject(sim, at),
                 actor,
                 trigger,
                 data,

@@ -32,6 +32,7 @@ class Subject:
     interviewers: tuple[str, ...] = ()  # the two interviewers of the planned JII
     core_group_agencies: frozenset[str] = frozenset()
     initial_cppm_due: date | None = None  # current due date of the initial CPPM timescale
+    today: date | None = None  # the local date the trigger is judged on (None: not known)
     area: str | None = None  # slug of the referral's area
     transfer_in: bool = False  # recorded by a receiving area for a child registered elsewhere
 

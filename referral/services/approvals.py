@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from referral.errors import Conflict, Forbidden, NotFound
 from referral.models import Approval, Referral, User
 from referral.services.audit import append_event
-from referral.services.referrals import situation
+from referral.services.referrals import local_today, situation
 from referral.services.transitions import apply, get_approval
 from referral.services.visibility import get_visible, writable
 from workflow import (
@@ -100,9 +101,12 @@ def decide(
         return approval
     requester = Actor(approval.requested_by, approval.requested_agency, approval.requested_role)
     current = situation(session, referral, now)
+    # judged as on the day it was asked for: an extension asked for while the initial CPPM was
+    # still due may be agreed after its date (its own data is checked afresh)
+    subject = replace(current.subject, today=local_today(referral, approval.requested_at))
     try:
         outcome = current.engine.fire(
-            current.subject, requester, approval.trigger, approval.data, current.ctx, approved=True
+            subject, requester, approval.trigger, approval.data, current.ctx, approved=True
         )
     except (TriggerNotAllowed, ActorNotPermitted, InvalidData, DataConflict) as exc:
         raise Conflict(

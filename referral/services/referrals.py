@@ -371,8 +371,8 @@ def local_today(referral: Referral, now: datetime) -> date:
     return profile_today(referral.profile, now, referral.profile_version)
 
 
-def subject_of(referral: Referral, doc: dict[str, Any]) -> Subject:
-    """What the guards and rules read: the referral's row and its read document."""
+def subject_of(referral: Referral, doc: dict[str, Any], today: date | None = None) -> Subject:
+    """What the guards and rules read: the referral's row and its read document, on `today`."""
     conferences = doc.get("conferences") or []
     conference = conferences[-1] if conferences and conferences[-1]["decision"] is None else None
     planned = [j for j in doc.get("jiis") or [] if j["status"] == "planned"]
@@ -391,6 +391,7 @@ def subject_of(referral: Referral, doc: dict[str, Any]) -> Subject:
             m["agency"] for m in (registration["core_group"] if registration else [])
         ),
         initial_cppm_due=current_due(clocks_of(referral), "initial_cppm"),
+        today=today,
         area=referral.area.slug,
         transfer_in=referral.transfer_from is not None,
     )
@@ -418,7 +419,9 @@ def situation(session: Session, referral: Referral, now: datetime) -> Situation:
         engine=engine_for(referral.profile, referral.profile_version),
         stages=stages,
         statuses=timescales(referral, now),
-        subject=subject_of(referral, stored_document(session, referral)),
+        subject=subject_of(
+            referral, stored_document(session, referral), local_today(referral, now)
+        ),
         ctx=validation_context(session, now, referral),
     )
 

@@ -104,6 +104,20 @@ def test_the_initial_cppm_counts_from_when_the_ird_decided_not_when_it_was_typed
     assert ird["status"] == "met"
 
 
+def test_an_overdue_initial_cppm_is_not_extended_after_the_fact(as_user: Any) -> None:
+    """Decided 30 days ago, the CPPM was due two days ago: an extension is neither offered nor
+    accepted, so the breach stays on the record (NG2021 3.38)."""
+    rid = ird_convened_days_ago(as_user, 31)
+    decided = fire(as_user, rid, "start_investigation", decided_at=iso(-timedelta(days=30)))
+    assert clock(decided.get_json(), "initial_cppm")["status"] == "overdue"
+    assert "extend_timescale" not in read(as_user, "sw", rid)["allowed_triggers"]
+    refused = fire(as_user, rid, "extend_timescale", approve=False)
+    assert "already overdue" in is_problem(refused, 409)["detail"]
+    after = read(as_user, "sw", rid)
+    assert after["pending_approval"] is None
+    assert clock(after, "initial_cppm")["status"] == "overdue"
+
+
 def test_an_approved_decision_keeps_the_moment_it_was_decided(as_user: Any) -> None:
     rid = ird_convened_days_ago(as_user, 2)
     decided_at = iso(-timedelta(days=1))

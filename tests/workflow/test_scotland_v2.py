@@ -924,6 +924,26 @@ def test_the_initial_cppm_can_be_extended_wherever_it_is_still_to_be_held(state:
         fire("extend_timescale", state, subject=not_running)
 
 
+@pytest.mark.parametrize(("days_to_due", "allowed"), [(0, True), (-1, False)])
+def test_an_overdue_initial_cppm_cannot_be_extended(days_to_due: int, allowed: bool) -> None:
+    """An exception to the 28 days is agreed while they run (NG2021 3.38; correction 9: while
+    the timescale is pending): on its due date it may be, the day after it may not, so the
+    breach stays on the record."""
+    due = (NOW + timedelta(days=days_to_due)).date()
+    subject = subject_for(
+        "extend_timescale", "investigation", initial_cppm_due=due, today=NOW.date()
+    )
+    actor = FIRER["extend_timescale"]
+    assert actor is not None
+    assert ("extend_timescale" in ENGINE.allowed_triggers(subject, actor)) is allowed
+    data = changed("extend_timescale", new_due_date=(due + timedelta(days=14)).isoformat())
+    if allowed:
+        assert fire("extend_timescale", "investigation", data, subject=subject)
+    else:
+        with pytest.raises(TriggerNotAllowed, match="already overdue"):
+            fire("extend_timescale", "investigation", data, subject=subject)
+
+
 def test_an_extension_must_be_later_than_the_current_due_date() -> None:
     subject = subject_for("extend_timescale", "case_conference")
     assert subject.initial_cppm_due is not None

@@ -440,6 +440,13 @@ INITIAL_CPPM_PENDING = Guard(
     "the initial CPPM timescale is not running: there is nothing to extend",
     lambda s: s.initial_cppm_due is not None,
 )
+#: NG2021 3.38: an exception to the 28 days is agreed while they run, not once they have run
+#: out (correction 9: "while `initial_cppm` is pending"); an overdue CPPM stays overdue
+INITIAL_CPPM_NOT_OVERDUE = Guard(
+    "initial_cppm_not_overdue",
+    "the initial CPPM is already overdue: an extension is agreed before the timescale runs out",
+    lambda s: s.initial_cppm_due is None or s.today is None or s.today <= s.initial_cppm_due,
+)
 #: Without this a new concern would offer a CPPM it must then refuse (correction 2).
 TRANSFER_IN_FROM_CONCERN = Guard(
     "transfer_in_from_concern",
@@ -634,9 +641,10 @@ TRIGGERS = (
         V1.trigger("extend_timescale").fields,
         SOCIAL_WORK,
         help="Exceptions to the 28-day timescale are agreed by the accountable senior manager "
-        "(NG2021 3.38), whenever the initial CPPM is still to be held (correction 9).",
+        "(NG2021 3.38) while the initial CPPM is still to be held and not yet overdue "
+        "(correction 9).",
         approval=SENIOR_MANAGER_APPROVAL,
-        guards=(INITIAL_CPPM_PENDING,),
+        guards=(INITIAL_CPPM_PENDING, INITIAL_CPPM_NOT_OVERDUE),
         rules=(AFTER_CURRENT_DUE, SAFETY_PLAN_CONFIRMED),
     ),
     Trigger(
