@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
+from flask import Flask
 
+from referral.errors import Conflict
+from referral.services import approvals, transitions
+from referral.services.referrals import clocks_of
 from tests.referral.flows import concern_body, create, data, is_problem, walk
+from workflow.timescales import current_due
 
 NFA = "close_no_further_action"
 
@@ -470,3 +476,39 @@ def test_a_request_refused_at_commit_is_a_503_and_records_nothing(
     assert referral(as_user, rid)["pending_approval"] is None
     assert events(as_user, rid) == before
     assert requested(as_user, rid)["status"] == "pending"  # asked again, it is recorded
+
+
+def test_an_extension_asked_for_in_time_may_be_agreed_after_the_due_date(
+    app: Flask, client: Any
+) -> None:
+    """The 28 days ran out on 1 October 2024. An extension asked for on 30 September is judged
+    as on that day, so the senior manager agrees it on 2 October; one asked for on 2 October is
+    refused: the CPPM was overdue (NG2021 3.38)."""
+    from tests.referral.test_indicators import Story, z
+
+    with app.app_context():
+        story = Story()
+        in_time, too_late = story.concern("2024-09-02 09:00"), story.concern("2024-09-02 09:30")
+        for referral in (in_time, too_late):
+            story.ird(referral, "2024-09-02 10:00")
+            story.investigate(referral, "2024-09-03 11:00")
+        assert cppm_due(in_time) == date(2024, 10, 1)
+        extension = data("extend_timescale", new_due_date="2024-10-15")
+
+        def ask(referral: Any, when: str) -> Any:
+            sw = story.users["sw"]
+            trigger = "extend_timescale"
+            return transitions.fire(story.session, sw, referral, trigger, extension, None, z(when))
+
+        asked = ask(in_time, "2024-09-30 12:00")
+        assert asked.approval is not None
+        manager, agreed = story.users["swsm"], z("2024-10-02 09:00")
+        approvals.decide(story.session, manager, asked.approval.id, "approve", "Agreed.", agreed)
+        assert cppm_due(in_time) == date(2024, 10, 15)
+        with pytest.raises(Conflict, match="already overdue"):
+            ask(too_late, "2024-10-02 09:00")
+        story.session.rollback()
+
+
+def cppm_due(referral: Any) -> date | None:
+    return current_due(clocks_of(referral), "initial_cppm")
