@@ -65,7 +65,7 @@ from referral.services.preconditions import check_if_match
 from workflow import Actor, Engine, InvalidData, Subject, ValidationContext
 from workflow.calendar import calendar_for
 from workflow.definition import Definition
-from workflow.fields import parse_datetime, said
+from workflow.fields import parse_datetime
 from workflow.registry import definition as get_definition
 from workflow.registry import engine as engine_for
 from workflow.timescales import (
@@ -415,14 +415,13 @@ def situation(session: Session, referral: Referral, now: datetime) -> Situation:
     from referral.services.projection import stored_document
 
     stages = load_stages(session, referral.id)
+    ctx = validation_context(session, now, referral)
     return Situation(
         engine=engine_for(referral.profile, referral.profile_version),
         stages=stages,
         statuses=timescales(referral, now),
-        subject=subject_of(
-            referral, stored_document(session, referral), local_today(referral, now)
-        ),
-        ctx=validation_context(session, now, referral),
+        subject=subject_of(referral, stored_document(session, referral), ctx.local_today),
+        ctx=ctx,
     )
 
 
@@ -694,6 +693,12 @@ def may_record(user: User) -> bool:
     return user.role in PRACTITIONER_ROLES
 
 
+def check_may_record(user: User) -> None:
+    """403 for a user who may not record a concern (an auditor, an administrator)."""
+    if not may_record(user):
+        raise Forbidden(f"{with_article(user.role)} may not record a concern")
+
+
 def validation_context(
     session: Session,
     now: datetime,
@@ -722,8 +727,7 @@ def _checked_concern(
     session: Session, user: User, payload: Any, profile: str, now: datetime
 ) -> tuple[Engine, dict[str, Any], Area]:
     """A new concern as recording it checks it: the engine, the cleaned body and its area."""
-    if not may_record(user):
-        raise Forbidden(f"{with_article(user.role)} may not record a concern")
+    check_may_record(user)
     engine = engine_for(profile)
     try:
         cleaned = engine.validate_new_referral(
@@ -1209,14 +1213,15 @@ def correct_referral(
     event. Records the corrector cannot see, and other areas' records, are never touched.
     """
     if not may_record(user):
-        raise Forbidden(f"a {user.role.replace('_', ' ')} may not correct a referral")
+        raise Forbidden(f"{with_article(user.role)} may not correct a referral")
     if referral.is_closed:
         raise Conflict("a closed referral cannot be corrected", state=referral.state)
     if isinstance(payload, dict) and "state" in payload:
         raise Unprocessable({"state": ["cannot be corrected: fire a trigger instead"]})
     engine = engine_for(referral.profile, referral.profile_version)
+    ctx = validation_context(session, now, referral)
     try:
-        cleaned = engine.validate_correction(payload, validation_context(session, now, referral))
+        cleaned = engine.validate_correction(payload, ctx)
     except InvalidData as exc:
         raise Unprocessable(exc.errors) from exc
     child_changes = {k: _stored(k, v) for k, v in (cleaned.get("child") or {}).items()}
@@ -1238,8 +1243,7 @@ def correct_referral(
             "the concern cannot have been received after the IRD started",
             errors={
                 "concern.received_at": [
-                    "must not be after the IRD started "
-                    f"({said(first_step, ZoneInfo(definition_of(referral).timezone))})"
+                    f"must not be after the IRD started ({ctx.said(first_step)})"
                 ]
             },
             state=referral.state,

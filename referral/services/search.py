@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from referral.errors import Unprocessable
 from referral.models import Child, Referral, User
+from referral.services.visibility import visible
 from workflow.fields import REFERRAL_ID_PATTERN
 
 #: the longest search text the list accepts, and the most words it splits a name into
@@ -62,8 +63,6 @@ def ids_by_reference(session: Session, user: User, field: str, named: list[str])
     """The referrals a form names by reference (as people know them), as the ids the API
     takes: each one `user` can see, in any case; an id is kept as given. A reference that
     names no referral `user` can see is refused as the API refuses an unseen id."""
-    from referral.services.visibility import visible
-
     wanted = {n.upper() for n in named if not re.fullmatch(REFERRAL_ID_PATTERN, n)}
     found: dict[str, str] = {}
     if wanted:

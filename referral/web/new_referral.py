@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 
 from referral import db
-from referral.errors import Forbidden, Unprocessable
+from referral.errors import Unprocessable
 from referral.models import Referral, User
 from referral.models.types import utcnow
 from referral.services import directory, referrals, search
@@ -16,7 +16,6 @@ from referral.web import bp, forms, html
 from referral.web.formatting import zone
 from workflow.definition import RecordForm
 from workflow.registry import definition
-from workflow.vocabulary import with_article
 
 
 def _record_form() -> RecordForm:
@@ -68,16 +67,11 @@ def _shown(token: str) -> dict[str, Any] | None:
     return {"kind": kind, "areas": areas.split(",") if areas else []} if kind else None
 
 
-def _may_record(user: User) -> None:
-    if not referrals.may_record(user):
-        raise Forbidden(f"{with_article(user.role)} may not record a concern")
-
-
 @bp.route("/referrals/new", methods=["GET"])
 @login_required
 def new_referral() -> Any:
     user = current_user._get_current_object()
-    _may_record(user)
+    referrals.check_may_record(user)
     return _page(_build(user))
 
 
@@ -85,7 +79,7 @@ def new_referral() -> Any:
 @login_required
 def new_referral_post() -> Any:
     user = current_user._get_current_object()
-    _may_record(user)
+    referrals.check_may_record(user)
     built = _build(user, request.form)
     added = request.form.get("add_row")
     if added is not None:

@@ -213,8 +213,10 @@ def test_auditor_sees_every_referral_of_the_area_but_changes_none(as_user: Any) 
         headers={"If-Match": "*"},
     )
     assert patch.status_code == 403, patch.get_json()
+    assert patch.get_json()["detail"] == "an auditor may not correct a referral"
     created = auditor.post("/api/v1/referrals", concern_body())
     assert created.status_code == 403, created.get_json()
+    assert created.get_json()["detail"] == "an auditor may not record a concern"
     after = as_user("pc").get(f"/api/v1/referrals/{fresh}").get_json()
     assert after["state"] == "concern"
     assert after["child"]["family_name"] == "Brown"
