@@ -7,19 +7,19 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from flask import Flask, Request, g, request
+from flask import Flask, Request, current_app, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.orm import lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from referral import db, throttle
 from referral.errors import Forbidden, TooManyRequests, Unauthorized
-from referral.models import ApiToken, Area, User, user_areas
+from referral.models import ApiToken, Area, CredentialsStamp, User, user_areas
 from referral.models.types import utcnow
 from workflow import Actor
 
@@ -88,8 +88,8 @@ def new_token() -> str:
 
 #: the user of a token, each of the user's areas (a row each; one row without any), and the
 #: token's own few columns (not the token as an object: nothing else of it is used), in one
-#: statement built once: every API request runs it. The areas are set as the user's loaded
-#: collection here, not by an eager loader, which costs more than the query itself.
+#: statement built once. The areas are set as the user's loaded collection here, not by an
+#: eager loader, which costs more than the query itself.
 _TOKEN_QUERY = (
     select(User, Area, ApiToken.scope, ApiToken.prefix, ApiToken.expires_at, ApiToken.revoked_at)
     .join(ApiToken, ApiToken.user_id == User.id)
@@ -98,10 +98,55 @@ _TOKEN_QUERY = (
     .where(ApiToken.token_hash == bindparam("digest"))
     .options(lazyload(User.areas))  # set below, from the rows
 )
+#: the stamp that changes with every user, area and token (migration 0012)
+_STAMP_QUERY = select(CredentialsStamp.stamp).where(CredentialsStamp.id == 1)
+#: app.extensions key: the tokens this process has authenticated, by digest
+_REMEMBERED = "referral.auth.remembered"
+#: how many tokens a process remembers at most; when full, it forgets them all
+REMEMBERED_TOKENS = 1000
+
+
+class _Remembered(NamedTuple):
+    """What a token's rows said when its user was last read from them, and the stamp then."""
+
+    stamp: int
+    #: detached and never added to a session: each request merges a copy of it into its own
+    user: User
+    grants: frozenset[str]
+    prefix: str
+    expires_at: datetime | None
+
+
+def _detached(obj: Any) -> Any:
+    """A copy of a loaded object's columns, detached, as though loaded by a session since
+    closed."""
+    columns = inspect(type(obj)).column_attrs
+    copy = type(obj)(**{column.key: getattr(obj, column.key) for column in columns})
+    make_transient_to_detached(copy)
+    return copy
 
 
 def _token_principal(raw: str, now: datetime) -> Principal | None:
-    rows = db.session().execute(_TOKEN_QUERY, {"digest": token_digest(raw)}).all()
+    """The principal of a valid token, or None.
+
+    Every API request authenticates, so each process remembers the tokens it has
+    authenticated (`_Remembered`) with the credentials stamp it read first. While the stamp
+    is the same, no user, area or token has changed since, and the token is served from
+    memory after one small read; once anything changes, the next request reads its rows
+    again. The stamp is read in the request's own transaction, so a token revoked, or a user
+    disabled, before that transaction began is refused by every process.
+    """
+    digest = token_digest(raw)
+    session = db.session()
+    stamp = session.connection().execute(_STAMP_QUERY).scalar()
+    remembered: dict[str, _Remembered] = current_app.extensions[_REMEMBERED]
+    known = remembered.get(digest)
+    if known is not None and stamp is not None and known.stamp == stamp:
+        if known.expires_at is not None and known.expires_at <= now:
+            return None
+        user = session.merge(known.user, load=False)
+        return Principal(user, "token", known.grants, known.prefix)
+    rows = session.execute(_TOKEN_QUERY, {"digest": digest}).all()
     if not rows:
         return None
     token = rows[0]
@@ -112,7 +157,14 @@ def _token_principal(raw: str, now: datetime) -> Principal | None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    return Principal(user, "token", SCOPE_GRANTS[token.scope], token.prefix)
+    grants = SCOPE_GRANTS[token.scope]
+    if stamp is not None:
+        if len(remembered) >= REMEMBERED_TOKENS:
+            remembered.clear()
+        kept = _detached(user)
+        set_committed_value(kept, "areas", [_detached(area) for area in user.areas])
+        remembered[digest] = _Remembered(stamp, kept, grants, token.prefix, token.expires_at)
+    return Principal(user, "token", grants, token.prefix)
 
 
 def _named_account(raw: str) -> str | None:
@@ -183,6 +235,7 @@ class _Sessions(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
+    app.extensions[_REMEMBERED] = {}
     app.session_interface = _Sessions()
     login_manager.init_app(app)
     login_manager.login_view = "web.sign_in"

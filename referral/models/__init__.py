@@ -2,7 +2,7 @@
 
 from referral.models.approvals import Approval
 from referral.models.audit import AccessLogEntry, AdminEvent, Event
-from referral.models.people import ApiToken, Area, User, user_areas
+from referral.models.people import ApiToken, Area, CredentialsStamp, User, user_areas
 from referral.models.record_reading import (
     ModerationDecision,
     Reading,
@@ -55,6 +55,7 @@ __all__ = [
     "Conference",
     "ConferenceMeeting",
     "CoreGroupMeeting",
+    "CredentialsStamp",
     "Event",
     "Investigation",
     "Ird",

@@ -5,7 +5,16 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.db import Base
@@ -104,3 +113,16 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class CredentialsStamp(Base):
+    """One row (id 1) whose stamp changes, in the same transaction, whenever a user, a user's
+    areas, an area or an API token is added, changed or removed: database triggers change it
+    (migration 0012), so no write can forget to. A stamp is never given twice. What a server
+    process remembers of the tokens it authenticated holds while the stamp stays the same
+    (referral.auth)."""
+
+    __tablename__ = "credentials_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    stamp: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,84 @@
+"""a stamp that changes with every credential
+
+`credentials_stamp` holds one row whose `stamp` changes, in the same transaction, whenever a
+user, a user's areas, an area or an API token is added, changed or removed: by trigger, so a
+change made by the app, by `referral` commands or by hand in the database all change it.
+Each server process keeps the tokens it has authenticated with the stamp it read then
+(referral.auth), and authenticates a token again from its rows only when the stamp has moved.
+
+A stamp is never given twice, even within one transaction or by one that rolls back: on
+PostgreSQL it is the next value of a sequence, on SQLite a random 64-bit number.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-11-28 05:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy import text
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+TABLE = "credentials_stamp"
+SEQUENCE = "credentials_stamp_seq"
+#: the tables whose rows say who may use which token to do what
+CREDENTIALS = ("users", "user_areas", "areas", "api_tokens")
+
+
+def upgrade() -> None:
+    op.create_table(
+        TABLE,
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("stamp", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credentials_stamp")),
+    )
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        bind.execute(text(f"CREATE SEQUENCE {SEQUENCE}"))
+        bind.execute(text(f"INSERT INTO {TABLE} (id, stamp) VALUES (1, nextval('{SEQUENCE}'))"))
+        bind.execute(
+            text(
+                "CREATE FUNCTION credentials_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                f"BEGIN UPDATE {TABLE} SET stamp = nextval('{SEQUENCE}') WHERE id = 1; "
+                "RETURN NULL; END; $$"
+            )
+        )
+        for table in CREDENTIALS:
+            bind.execute(
+                text(
+                    f"CREATE TRIGGER {table}_credentials_changed "
+                    f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION credentials_changed()"
+                )
+            )
+        return
+    bind.execute(text(f"INSERT INTO {TABLE} (id, stamp) VALUES (1, random())"))
+    for table in CREDENTIALS:
+        for change in ("INSERT", "UPDATE", "DELETE"):
+            bind.execute(
+                text(
+                    f"CREATE TRIGGER {table}_credentials_{change.lower()} AFTER {change} "
+                    f"ON {table} BEGIN UPDATE {TABLE} SET stamp = random() WHERE id = 1; END"
+                )
+            )
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    for table in CREDENTIALS:
+        if bind.dialect.name == "postgresql":
+            bind.execute(text(f"DROP TRIGGER IF EXISTS {table}_credentials_changed ON {table}"))
+        else:
+            for change in ("insert", "update", "delete"):
+                bind.execute(text(f"DROP TRIGGER IF EXISTS {table}_credentials_{change}"))
+    if bind.dialect.name == "postgresql":
+        bind.execute(text("DROP FUNCTION IF EXISTS credentials_changed()"))
+    op.drop_table(TABLE)
+    if bind.dialect.name == "postgresql":
+        bind.execute(text(f"DROP SEQUENCE IF EXISTS {SEQUENCE}"))
