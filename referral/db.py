@@ -288,9 +288,12 @@ def session() -> Session:
 
 
 def commit() -> None:
-    """Commit the unit of work: called only at the boundary (end of a request or command)."""
-    if "db_session" in g:
-        g.db_session.commit()
+    """Commit the unit of work: called only at the boundary (end of a request or command).
+    A session with no transaction (adding an object begins one) and no rows waiting for the
+    commit (referral.services.trail keeps them in `info`) has nothing to commit."""
+    s: Session | None = g.get("db_session")
+    if s is not None and (s.in_transaction() or s.info):
+        s.commit()
 
 
 def commit_before_answering() -> None:
