@@ -71,6 +71,35 @@ def append_event(
     reason: str | None = None,
 ) -> Event:
     """Add the next event of `referral`'s chain (the referral row carries the chain's tip)."""
+    event = chain_event(
+        referral,
+        actor,
+        type_,
+        at,
+        data,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+    )
+    trail.add_event(session, event)  # written, and placed in the change feed, at commit
+    return event
+
+
+def chain_event(
+    referral: Referral,
+    actor: Actor,
+    type_: str,
+    at: datetime,
+    data: dict[str, Any],
+    *,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+) -> Event:
+    """The next event of `referral`'s chain, made its tip, for the caller to add to the trail
+    (`append_event` does both)."""
     at = at.astimezone(UTC)  # the database gives it back in UTC: hash what will be read back
     event = Event(
         referral_id=referral.id,
@@ -91,7 +120,6 @@ def append_event(
     referral.last_event_seq = event.seq
     referral.last_event_hash = event.hash
     referral.updated_at = at
-    trail.add_event(session, event)  # written, and placed in the change feed, at commit
     return event
 
 

@@ -58,7 +58,8 @@ from referral.models import (
     Transfer,
     User,
 )
-from referral.services.audit import append_event
+from referral.services import trail
+from referral.services.audit import append_event, chain_event
 from referral.services.directory import may_be_named
 from referral.services.pending import mark_pending_stale
 from referral.services.preconditions import check_if_match
@@ -451,22 +452,29 @@ REFERENCE_DIGITS = 5
 
 
 @cache
-def _take_reference_number(dialect: str) -> Any:
+def _take_reference_number(dialect: str, where: Any = None) -> Any:
     """The area's counter for the year moved on by one, or made at 1 (the year's first), in one
     statement; the number taken is the answer. Its row stays locked to the commit. The area's
     id is bound as `r_area_id` (the new referral's own, in `_new_concern_rows`), the year as
-    `n_year`."""
+    `n_year`. With `where`, only if that holds."""
     counters = cast(Table, ReferenceSequence.__table__)
     one: Any = literal_column("1")  # written into the statement: only the values are parameters
-    return (
-        insert_for(dialect, counters)
-        .values(area_id=bindparam("r_area_id"), year=bindparam("n_year"), last_number=one)
-        .on_conflict_do_update(
-            index_elements=[counters.c.area_id, counters.c.year],
-            set_={"last_number": counters.c.last_number + one},
+    taken = insert_for(dialect, counters)
+    if where is None:
+        taken = taken.values(
+            area_id=bindparam("r_area_id"), year=bindparam("n_year"), last_number=one
         )
-        .returning(counters.c.last_number)
-    )
+    else:
+        values = select(
+            bindparam("r_area_id", type_=counters.c.area_id.type),
+            bindparam("n_year", type_=counters.c.year.type),
+            one,
+        ).where(where)
+        taken = taken.from_select(["area_id", "year", "last_number"], values)
+    return taken.on_conflict_do_update(
+        index_elements=[counters.c.area_id, counters.c.year],
+        set_={"last_number": counters.c.last_number + one},
+    ).returning(counters.c.last_number)
 
 
 def _reference_stem(area: Area, year: int) -> str:
@@ -627,6 +635,11 @@ class _ChildKnownMeanwhile(Exception):
     """SQLite: the child, new when matched, was recorded by another writer before the lock."""
 
 
+class _MatchFirst(Exception):
+    """PostgreSQL: the statement writing a new child's rows found that the child may be known,
+    and wrote nothing; the concern is recorded again with its child matched first."""
+
+
 def _check_still_new(session: Session, by: MatchedBy) -> None:
     """SQLite, for a child found new before the write lock was taken: look once more by one
     statement, the first of the writing transaction (so with the lock held)."""
@@ -648,7 +661,10 @@ def _match_child(session: Session, by: MatchedBy) -> tuple[ChildMatch, bool]:
     the second matches the first's child instead of making it a second identity. On
     PostgreSQL each takes a lock on the child's keys, held until it commits (a different
     child's concern does not wait), and then looks, in one call (`match_child_locked`,
-    migration 0010) that reads what was committed while it waited. On SQLite the match is
+    migration 0010) that reads what was committed while it waited. A concern's first try on
+    PostgreSQL makes that call in the statement that writes a new child's rows instead, which
+    writes nothing if the child may be known (`_MatchFirst`); most children are new, so most
+    concerns cost one statement less. On SQLite the match is
     read before the single write lock is taken (`reading_apart`), so other writers need not
     wait while the concern is matched and its rows are made: a child found known is matched
     again with the lock taken, and one found new is looked for once more before its rows are
@@ -822,12 +838,14 @@ def create_referral(
     that it was matched.
     """
     try:
-        return _record_concern(session, user, payload, profile, now, remote_addr)
+        return _record_concern(session, user, payload, profile, now, remote_addr, first_try=True)
     except _ChildKnownMeanwhile:
         # nothing is written yet: record it again, matched with the write lock held throughout
         session.rollback()
         session.connection()
-        return _record_concern(session, user, payload, profile, now, remote_addr)
+    except _MatchFirst:
+        pass  # nothing is written or waiting: record it again in this transaction, matched first
+    return _record_concern(session, user, payload, profile, now, remote_addr, first_try=False)
 
 
 def _record_concern(
@@ -837,6 +855,8 @@ def _record_concern(
     profile: str,
     now: datetime,
     remote_addr: str | None,
+    *,
+    first_try: bool,
 ) -> Referral:
     engine, cleaned, area = _checked_concern(session, user, payload, profile, now)
     details, concern = cleaned["child"], cleaned["concern"]
@@ -849,7 +869,14 @@ def _record_concern(
     siblings = _siblings(session, user, cleaned.get("related_referrals") or [])
     year = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now).year
     matched_by = MatchedBy.of(details)
-    match, check_still_new = _match_child(session, matched_by)
+    if first_try and session.get_bind().dialect.name == "postgresql" and _child_keys(matched_by):
+        # most children are new: matched in the statement that writes the rows, which writes
+        # nothing if the child may be known (`_MatchFirst`)
+        match = ChildMatch("new", ChildIdentity(chi_number=matched_by.chi), [])
+        check_still_new, unless_known = False, matched_by
+    else:
+        match, check_still_new = _match_child(session, matched_by)
+        unless_known = None
     child = _child_record(match.identity, details, now)
     referral = Referral(
         id=uuid.uuid4().hex,
@@ -884,8 +911,8 @@ def _record_concern(
     agency = ReferralAgency(referral_id=referral.id, agency=user.agency)
     referral.agencies = [agency]
     actor = Actor(user.username, user.agency, user.role)
-    append_event(
-        session,
+    # added to the trail once the rows are written (a first try may write nothing)
+    created = chain_event(
         referral,
         actor,
         "created",
@@ -904,7 +931,8 @@ def _record_concern(
     keep_clocks(referral, Stages(), begin(d, facts))
     if check_still_new:
         _check_still_new(session, matched_by)
-    _write_new_rows(session, match, child, referral, agency, year)
+    _write_new_rows(session, match, child, referral, agency, year, unless_known=unless_known)
+    trail.add_event(session, created)
     for sibling in siblings:
         _link_siblings(session, referral, sibling, actor, now)
     if transfer is not None:
@@ -924,11 +952,17 @@ def _write_new_rows(
     referral: Referral,
     agency: ReferralAgency,
     year: int,
+    *,
+    unless_known: MatchedBy | None = None,
 ) -> None:
     """The referral's reference number, the child's identity (when new), record, the referral
     and its agency, without the unit of work's bookkeeping (a later change to one is an UPDATE
     as usual): one statement on PostgreSQL, one each on SQLite. The number is taken last, just
-    before the rows are written: the counter's row lock is held from there to the commit."""
+    before the rows are written: the counter's row lock is held from there to the commit.
+
+    `unless_known` (PostgreSQL, a child not matched yet, by what it is matched by): the
+    statement matches the child first and writes nothing if it may be known; `_MatchFirst` is
+    raised then."""
     identity = match.identity
     new_identity = match.kind == "new"
     if not new_identity:
@@ -949,7 +983,12 @@ def _write_new_rows(
             params |= {f"i_{k}": v for k, v in column_values(identity).items()}
         else:
             params["c_identity_id"] = identity.id
-        row = session.connection().execute(_new_concern_rows(new_identity), params).one()
+        if unless_known is not None:
+            params["m_keys"] = _child_keys(unless_known)
+        statement = _new_concern_rows(new_identity, unless_known is not None)
+        row = session.connection().execute(statement, params).one_or_none()
+        if row is None:
+            raise _MatchFirst
         identity.id = child.identity_id = row.identity_id
         child.id = referral.child_id = row.child_id
         referral.reference = row.reference
@@ -965,13 +1004,17 @@ def _write_new_rows(
 
 
 @cache
-def _new_concern_rows(new_identity: bool) -> Any:
+def _new_concern_rows(new_identity: bool, unless_known: bool = False) -> Any:
     """PostgreSQL: a new concern's reference number, identity (when new), child, referral and
     agency, each INSERT reading the one before it (data-modifying CTEs), built once; the answer
     is the identity's and the child's ids and the reference. Every value is a bound parameter
     named `<i|c|r|a|n>_<column>`; the reference is `n_stem` and the number taken, padded as
     `_next_reference` pads it. Its constants are written into it: psycopg converts a statement
-    with more than 50 parameters anew on every call, and this one has a few under that."""
+    with more than 50 parameters anew on every call, and this one has a few under that.
+
+    `unless_known` (with a new identity): the child's locks are taken and the child looked for
+    first, as `_LOCKED_MATCH` does (`m_keys` and the child's own CHI number, name key and date
+    of birth), and nothing is written, and no row answered, if any identity may be the child's."""
     identities, children, referrals, agencies = (
         cast(Table, model.__table__) for model in (ChildIdentity, Child, Referral, ReferralAgency)
     )
@@ -983,7 +1026,24 @@ def _new_concern_rows(new_identity: bool) -> Any:
             if c.name not in leave_out
         ]
 
-    number = _take_reference_number("postgresql").cte("next_number")
+    number_taken = _take_reference_number("postgresql")
+    unknown: Any = true()
+    if unless_known:
+        known = (
+            select(literal_column("identity_id"))
+            .select_from(
+                func.match_child_locked(
+                    bindparam("m_keys", type_=ARRAY(Text)),
+                    bindparam("c_chi_number", type_=children.c.chi_number.type),
+                    bindparam("c_name_key", type_=children.c.name_key.type),
+                    bindparam("c_date_of_birth", type_=children.c.date_of_birth.type),
+                )
+            )
+            .cte("known_child")
+        )
+        unknown = ~select(known).exists()
+        number_taken = _take_reference_number("postgresql", unknown)
+    number = number_taken.cte("next_number")
     digits = number.c.last_number.cast(Text)
     width = func.greatest(func.length(digits), literal_column(str(REFERENCE_DIGITS)))
     reference = bindparam("n_stem", type_=String) + func.lpad(digits, width, literal_column("'0'"))
@@ -992,7 +1052,9 @@ def _new_concern_rows(new_identity: bool) -> Any:
         identity_columns = bound(identities, "i", "id")
         made = (
             insert(identities)
-            .from_select([c.name for c in identity_columns], select(*identity_columns))
+            .from_select(
+                [c.name for c in identity_columns], select(*identity_columns).where(unknown)
+            )
             .returning(identities.c.id)
             .cte("new_identity")
         )

@@ -78,6 +78,46 @@ def test_a_name_and_birth_date_match_does_not_leak_the_chi_number_or_address(
     assert any(e["via"] == "match" for e in access_log(as_user, known["id"]))
 
 
+def test_a_known_childs_concern_is_numbered_next_and_its_first_event_follows_the_last(
+    app: Flask, as_user: Any
+) -> None:
+    """On PostgreSQL a concern is first written as though its child were new, in a statement
+    that writes nothing if the child may be known; it is then recorded matched. Nothing of the
+    first try stays: no reference number is skipped, no identity or event is left over."""
+    from sqlalchemy import func, select
+
+    from referral import db
+    from referral.models import ChildIdentity, Event
+
+    def identities() -> int:
+        with app.app_context():
+            return db.session().scalar(select(func.count()).select_from(ChildIdentity)) or 0
+
+    first = create(
+        as_user, "pc", given_name="Isla", family_name="Moffat", date_of_birth="2014-02-03"
+    )
+    before = identities()
+    again = create(
+        as_user, "pc", given_name="ISLA", family_name="moffat", date_of_birth="2014-02-03"
+    )
+    new = create(as_user, "pc", given_name="Rory", family_name="Moffat", date_of_birth="2016-06-07")
+    assert again["child_match"] == {"kind": "possible", "areas": [WD]}
+    assert new["child_match"] is None
+    numbers = [int(r["reference"].rsplit("-", 1)[1]) for r in (first, again, new)]
+    assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+    assert identities() == before + 1  # Rory's; Isla's second concern took her identity
+    with app.app_context():
+        created = (
+            db.session()
+            .scalars(select(Event.referral_id).where(Event.type == "created", Event.id > 0))
+            .all()
+        )
+    assert created.count(again["id"]) == 1
+    events = as_user("pc").get(f"{LIST}/{again['id']}/events").get_json()["items"]
+    assert [(e["seq"], e["type"]) for e in events] == [(1, "created")]
+    assert events[0]["data"]["child_match"] == {"kind": "possible", "areas": [WD]}
+
+
 def test_a_child_new_to_the_system_has_no_match(as_user: Any) -> None:
     highland = record_in_highland(
         as_user, given_name="Zoe", family_name="Ng", date_of_birth="2019-01-05"
