@@ -223,15 +223,24 @@ def _authenticate_api() -> None:
         principal.require("read")
 
 
+class _HeaderSession(SecureCookieSession):
+    """The empty session of an API request that says who is asking in its header."""
+
+
 class _Sessions(SecureCookieSessionInterface):
-    """The signed-cookie session of the web pages, not read for an API request with an
-    `Authorization` header: the header says who is asking (`current_principal` never falls
-    back to the session then), and an empty session sets no cookie."""
+    """The signed-cookie session of the web pages, neither read nor written for an API request
+    with an `Authorization` header: the header says who is asking (`current_principal` never
+    falls back to the session then), and an empty session sets no cookie."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if request.path.startswith(API_PATH) and "Authorization" in request.headers:
-            return self.session_class()
+            return _HeaderSession()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        if isinstance(session, _HeaderSession) and not session:
+            return
+        super().save_session(app, session, response)
 
 
 def init_app(app: Flask) -> None:

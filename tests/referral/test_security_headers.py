@@ -126,3 +126,16 @@ def test_development_may_use_plain_http_cookies(tmp_path: Path) -> None:
     config = load({"REFERRAL_ENV": "development"}, tmp_path).flask_config()
     assert config["SESSION_COOKIE_SECURE"] is False
     assert config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=30)
+
+
+def test_an_api_request_with_a_token_neither_reads_nor_sets_the_session_cookie(
+    client: FlaskClient, world: World
+) -> None:
+    from tests.web.pages import sign_in
+
+    sign_in(client, "sw")  # the browser's session, signed in as sw
+    assert client.get("/api/v1/referrals").status_code == 200  # the cookie alone serves
+    with_token = client.get("/api/v1/approvals", headers=bearer(world.token("teacher", "read")))
+    assert with_token.status_code == 200
+    assert "Set-Cookie" not in with_token.headers
+    assert "Cookie" not in with_token.headers.get("Vary", "")
