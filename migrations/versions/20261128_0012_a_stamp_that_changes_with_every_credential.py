@@ -6,8 +6,9 @@ change made by the app, by `referral` commands or by hand in the database all ch
 Each server process keeps the tokens it has authenticated with the stamp it read then
 (referral.auth), and authenticates a token again from its rows only when the stamp has moved.
 
-A stamp is never given twice, even within one transaction or by one that rolls back: on
-PostgreSQL it is the next value of a sequence, on SQLite a random 64-bit number.
+Each change gives a random number (52 bits on PostgreSQL, 64 on SQLite), so no stamp comes
+back: not within one transaction, nor after one that rolls back, nor after the database is
+restored from a backup (as a sequence's numbers would).
 
 Revision ID: 0012
 Revises: 0011
@@ -26,7 +27,8 @@ branch_labels = None
 depends_on = None
 
 TABLE = "credentials_stamp"
-SEQUENCE = "credentials_stamp_seq"
+#: PostgreSQL: a random whole number below 2 ** 52 (random() has 52 bits)
+NEW_STAMP_POSTGRESQL = "floor(random() * 4503599627370496)::bigint"
 #: the tables whose rows say who may use which token to do what
 CREDENTIALS = ("users", "user_areas", "areas", "api_tokens")
 
@@ -40,12 +42,11 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        bind.execute(text(f"CREATE SEQUENCE {SEQUENCE}"))
-        bind.execute(text(f"INSERT INTO {TABLE} (id, stamp) VALUES (1, nextval('{SEQUENCE}'))"))
+        bind.execute(text(f"INSERT INTO {TABLE} (id, stamp) VALUES (1, {NEW_STAMP_POSTGRESQL})"))
         bind.execute(
             text(
                 "CREATE FUNCTION credentials_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                f"BEGIN UPDATE {TABLE} SET stamp = nextval('{SEQUENCE}') WHERE id = 1; "
+                f"BEGIN UPDATE {TABLE} SET stamp = {NEW_STAMP_POSTGRESQL} WHERE id = 1; "
                 "RETURN NULL; END; $$"
             )
         )
@@ -80,5 +81,3 @@ def downgrade() -> None:
     if bind.dialect.name == "postgresql":
         bind.execute(text("DROP FUNCTION IF EXISTS credentials_changed()"))
     op.drop_table(TABLE)
-    if bind.dialect.name == "postgresql":
-        bind.execute(text(f"DROP SEQUENCE IF EXISTS {SEQUENCE}"))

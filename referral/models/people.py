@@ -118,9 +118,9 @@ class ApiToken(Base):
 class CredentialsStamp(Base):
     """One row (id 1) whose stamp changes, in the same transaction, whenever a user, a user's
     areas, an area or an API token is added, changed or removed: database triggers change it
-    (migration 0012), so no write can forget to. A stamp is never given twice. What a server
-    process remembers of the tokens it authenticated holds while the stamp stays the same
-    (referral.auth)."""
+    (migration 0012), so no write can forget to. Each change gives a random number, so no stamp
+    comes back. What a server process remembers of the tokens it authenticated holds while the
+    stamp stays the same (referral.auth)."""
 
     __tablename__ = "credentials_stamp"
 
