@@ -6,8 +6,9 @@ from sqlalchemy.engine import Connection
 
 #: the audit tables: the app adds rows and reads them, never changes or removes one
 APPEND_ONLY = frozenset({"events", "feed", "access_log", "admin_events", "reading_events"})
-#: read by the readiness probe; only the owner's `db upgrade` writes it
-READ_ONLY = frozenset({"alembic_version"})
+#: read by the readiness probe and by authentication; only the owner writes them (`db upgrade`,
+#: and the credentials trigger, which runs as its owner: migration 0013)
+READ_ONLY = frozenset({"alembic_version", "credentials_stamp"})
 #: the only rows the app deletes: failed-authentication counters whose window has passed
 DELETES_FROM = frozenset({"auth_failure_counters"})
 

@@ -36,6 +36,7 @@ REFUSED = [
     "SET session_replication_role = replica",
     "DELETE FROM referrals",
     "UPDATE alembic_version SET version_num = 'elsewhere'",
+    "UPDATE credentials_stamp SET stamp = 1",
     "CREATE TABLE shadow (id integer)",
 ]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from referral.models.types import utcnow
 from tests.conftest import BACKENDS, empty_database
@@ -40,6 +40,7 @@ def test_a_change_to_any_credential_is_seen_by_every_worker_at_once(
         pc_again = referral_cli(env, "tokens", "create", "pc", "--scope", "write").splitlines()[-1]
         teacher = add_user(env, "teacher", "education", "west-dunbartonshire")
         doc = add_user(env, "doc", "health", "west-dunbartonshire")
+        sw = add_user(env, "sw", "social_work", "west-dunbartonshire")
         by_hand = create_engine(url)  # the database's owner, behind the app's back
         server = Server(env, tmp_path / "server.log")
         try:
@@ -48,7 +49,7 @@ def test_a_change_to_any_credential_is_seen_by_every_worker_at_once(
             status, created = request(port, "POST", "/api/v1/referrals", pc, concern_body())
             assert status == 201, created
             referral = f"/api/v1/referrals/{created['id']}"
-            for token in (pc, pc_again, teacher, doc):
+            for token in (pc, pc_again, teacher, doc, sw):
                 assert statuses(port, "GET", "/api/v1/referrals", token) == {200}
             assert statuses(port, "GET", referral, pc_again) == {200}
 
@@ -80,6 +81,15 @@ def test_a_change_to_any_credential_is_seen_by_every_worker_at_once(
                     {"at": utcnow() - timedelta(seconds=1), "prefix": teacher[:12]},
                 )
             assert statuses(port, "GET", "/api/v1/referrals", teacher) == {401}
+
+            if backend == "postgresql":
+                # a user disabled by a session whose search_path names no schema of the app's
+                schema = make_url(url).query["options"].split("=", 1)[1]
+                with by_hand.begin() as connection:
+                    connection.execute(text("SET LOCAL search_path = ''"))
+                    disable = f"UPDATE {schema}.users SET active = false"  # noqa: S608 - ours
+                    connection.execute(text(disable + " WHERE username = 'sw'"))
+                assert statuses(port, "GET", "/api/v1/referrals", sw) == {401}
         finally:
             server.stop()
             by_hand.dispose()
