@@ -869,7 +869,8 @@ def _record_concern(
     siblings = _siblings(session, user, cleaned.get("related_referrals") or [])
     year = calendar_for(d.holiday_country, d.holiday_subdivision, d.timezone).local_date(now).year
     matched_by = MatchedBy.of(details)
-    if first_try and session.get_bind().dialect.name == "postgresql" and _child_keys(matched_by):
+    speculate = first_try and transfer is None  # a child transferred in is known already
+    if speculate and session.get_bind().dialect.name == "postgresql" and _child_keys(matched_by):
         # most children are new: matched in the statement that writes the rows, which writes
         # nothing if the child may be known (`_MatchFirst`)
         match = ChildMatch("new", ChildIdentity(chi_number=matched_by.chi), [])

@@ -4,20 +4,19 @@ database (the credentials stamp, migration 0012)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import create_engine, make_url, text
 
 from referral.models.types import utcnow
 from tests.conftest import BACKENDS, empty_database
 from tests.live import Server, add_user, production_env, referral_cli, request
 from tests.referral.flows import concern_body
+from tests.referral.test_statements import statements
 
 #: requests sent on fresh connections after each change: enough that both workers serve some
 TRIES = 8
@@ -94,21 +93,6 @@ def test_a_change_to_any_credential_is_seen_by_every_worker_at_once(
             server.stop()
             by_hand.dispose()
         assert "Traceback" not in server.log_path.read_text(errors="replace")
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    engine = app.extensions["referral.db"].engine
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_a_remembered_token_is_not_read_again_until_a_credential_changes(

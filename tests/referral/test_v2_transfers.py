@@ -17,6 +17,7 @@ from tests.referral.flows import (
     now,
     walk,
 )
+from tests.referral.test_statements import statements
 from tests.referral.v2_checks import (
     LONDON,
     PATH,
@@ -98,10 +99,14 @@ def test_a_registered_child_moves_to_highland_and_is_on_one_register_every_day(
     )
     is_problem(refused, 404)
 
-    receiving = record(as_user, "sw.hl", highland_concern(sending))
+    with statements(app) as run:
+        receiving = record(as_user, "sw.hl", highland_concern(sending))
     hl = receiving["id"]
     assert (receiving["area"], receiving["state"]) == ("highland", "concern")
     assert receiving["transfer_from"] == sending
+    # a child transferred in is known: matched first, not first written as though new
+    assert not [s for s in run if "known_child" in s]
+    assert len([s for s in run if "match_child_locked" in s]) <= 1
     assert "schedule_case_conference" in receiving["allowed_triggers"]
     # no IRD clock and no initial CPPM clock: only the transfer CPPM, 21 working days after
     # the move (counted by hand here, since the move is relative to today)
