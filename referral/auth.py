@@ -132,13 +132,14 @@ def _token_principal(raw: str, now: datetime) -> Principal | None:
     Every API request authenticates, so each process remembers the tokens it has
     authenticated (`_Remembered`) with the credentials stamp it read first. While the stamp
     is the same, no user, area or token has changed since, and the token is served from
-    memory after one small read; once anything changes, the next request reads its rows
+    memory after one small read (on PostgreSQL sent with the transaction's BEGIN, in one round
+    trip: `db.begin_with_scalar`); once anything changes, the next request reads its rows
     again. The stamp is read in the request's own transaction, so a token revoked, or a user
     disabled, before that transaction began is refused by every process.
     """
     digest = token_digest(raw)
     session = db.session()
-    stamp = session.connection().execute(_STAMP_QUERY).scalar()
+    stamp = db.begin_with_scalar(session, _STAMP_QUERY)
     remembered: dict[str, _Remembered] = current_app.extensions[_REMEMBERED]
     known = remembered.get(digest)
     if known is not None and stamp is not None and known.stamp == stamp:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from typing import Any, cast
 
+import psycopg
 from flask import Flask, current_app, g
+from psycopg import pq
+from psycopg.adapt import Transformer
 from sqlalchemy import Column, MetaData, create_engine, event, insert, inspect
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.sql import Select
 
 # Constraint names by convention, so migrations are stable on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -310,6 +314,52 @@ def commit_before_answering() -> None:
     s.commit()
     if database().dialect == "sqlite" and isinstance(s.bind, Engine):
         s.bind = database().reader
+
+
+@cache
+def _begun_by(statement: Select[Any], dialect: Dialect) -> bytes:
+    """`BEGIN` and `statement`, its constants written in, as one simple query (PostgreSQL)."""
+    sql = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return f"BEGIN; {sql}".encode()
+
+
+def begin_with_scalar(s: Session, statement: Select[Any]) -> Any:
+    """The one value `statement` reads (or None), read as the first statement of `s`'s
+    transaction.
+
+    On PostgreSQL psycopg begins a transaction with a round trip of its own, `BEGIN`, before
+    the first statement. A transaction not yet begun is begun here with the statement instead,
+    as one simple query (`BEGIN; SELECT ...`): one round trip fewer for every request that
+    starts this way. The statement must read one small row by constants: it is planned on
+    each call, not kept prepared. Whatever is out of the ordinary (a transaction already open,
+    as in the tests' joined sessions; an isolation level set on the connection; any error) goes
+    the usual way, through SQLAlchemy, which reports errors and lost connections as it
+    always does."""
+    connection = s.connection()
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        if (
+            raw is not None
+            and raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
+            and not raw.autocommit
+            and raw.isolation_level is None
+            and raw.read_only is None
+            and raw.deferrable is None
+        ):
+            try:
+                result = raw.pgconn.exec_(_begun_by(statement, connection.dialect))
+            except psycopg.Error:
+                result = None
+            if result is not None and result.status == pq.ExecStatus.TUPLES_OK:
+                if result.ntuples == 0:
+                    return None
+                values = Transformer.from_context(raw)
+                values.set_pgresult(result)
+                return values.load_row(0, tuple)[0]
+            if raw.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                with suppress(psycopg.Error):  # the usual way below finds the connection lost
+                    raw.pgconn.exec_(b"ROLLBACK")
+    return connection.execute(statement).scalar()
 
 
 def rollback() -> None:
