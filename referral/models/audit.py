@@ -22,10 +22,11 @@ class Event(Base):
     """One change to a referral. The database refuses UPDATE and DELETE on this table."""
 
     __tablename__ = "events"
+    #: also how a referral's events are found: no index of `referral_id` alone (migration 0014)
     __table_args__ = (UniqueConstraint("referral_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"))
     seq: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(40))
     trigger: Mapped[str | None] = mapped_column(String(40))
